@@ -1,0 +1,138 @@
+"""Full-batch DGI training and edge embedding for the torch reference (ANOMALE.md steps 11-12)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import Union
+
+import numpy as np
+
+from reference_torch._dgl_compat import dgl, torch
+from reference_torch.model import DGI
+
+PermSource = Union[None, Callable[[int], "torch.Tensor | np.ndarray"], Sequence]
+
+
+def _perm_at(perms: PermSource, epoch: int, num_edges: int) -> torch.Tensor:
+    """The corruption permutation of one epoch: random (None), perms(epoch), or perms[epoch]."""
+    if perms is None:
+        return torch.randperm(num_edges)
+    perm = perms(epoch) if callable(perms) else perms[epoch]
+    perm = torch.as_tensor(np.asarray(perm), dtype=torch.long)
+    if perm.shape != (num_edges,):
+        raise ValueError(f"permutation of epoch {epoch} has shape {tuple(perm.shape)}, expected ({num_edges},)")
+    return perm
+
+
+def train(
+    model: DGI,
+    g: dgl.DGLGraph,
+    nfeats: torch.Tensor,
+    efeats: torch.Tensor,
+    epochs: int,
+    lr: float = 1e-3,
+    perms: PermSource = None,
+    weight_decay: float = 0.0,
+) -> tuple[dict[str, torch.Tensor], list[float]]:
+    """Trains `model` in place with full-batch Adam and keeps the lowest-loss weights in memory.
+
+    Args:
+      model: a DGI model (see `make_model`).
+      g: the training graph, N nodes and E edges.
+      nfeats: [N, Fn] node features; efeats: [E, F] edge features (same dtype as the model).
+      epochs: number of full-batch steps.
+      lr: Adam learning rate (published 1e-3).
+      perms: corruption permutations: None draws `torch.randperm(E)` every epoch (published); a callable
+        `epoch -> [E]` or a sequence indexed by epoch injects them (the parity tests share them with JAX).
+      weight_decay: Adam's L2 weight decay (published 0).
+    Returns:
+      (best_state_dict, losses): a detached copy of the weights that produced the lowest loss, and the loss
+      of every epoch, each computed with the weights before that epoch's update. (The notebook saved the
+      weights after the update that followed its lowest loss; here the state dict and its loss belong together.)
+      Nothing is written to disk.
+    """
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    best_loss, best_state, losses = float("inf"), None, []
+    model.train()
+    for epoch in range(epochs):
+        perm = _perm_at(perms, epoch, g.num_edges())
+        optimizer.zero_grad()
+        loss = model(g, nfeats, efeats, perm=perm)
+        loss_value = float(loss.detach())
+        losses.append(loss_value)
+        # Snapshot before the step: these are the weights this loss was computed with.
+        if loss_value < best_loss:
+            best_loss = loss_value
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        loss.backward()
+        optimizer.step()
+    if best_state is None:  # epochs == 0 (or a NaN loss throughout): the weights as they are
+        best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    return best_state, losses
+
+
+@torch.no_grad()
+def embed(model: DGI, g: dgl.DGLGraph, nfeats: torch.Tensor, efeats: torch.Tensor) -> np.ndarray:
+    """Edge embeddings of a graph with the model's encoder.
+
+    Args:
+      model: a (trained) DGI model.
+      g: graph with N nodes and E edges; nfeats [N, Fn]; efeats [E, F].
+    Returns:
+      [E, edge_dim] numpy array in the model's dtype, in the graph's edge order.
+    """
+    model.eval()
+    _, z = model.encoder(g, nfeats, efeats)
+    return z.detach().cpu().numpy()
+
+
+def load_state_dict_file(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """Reads an upstream (or our) torch state dict safely: weights only, CPU tensors."""
+    return torch.load(path, weights_only=True, map_location="cpu")
+
+
+def model_from_state_dict(
+    state_dict: dict[str, torch.Tensor],
+    node_feature_dim: int | None = None,
+    activation: str = "relu",
+    dtype: torch.dtype = torch.float32,
+) -> DGI:
+    """A DGI model whose sizes are read from a state dict in the upstream layout, with those weights loaded.
+
+    Args:
+      state_dict: `encoder.layers.{i}.W_apply.*`, `encoder.layers.{L-1}.W_edge.*`, `discriminator.weight`.
+      node_feature_dim: width of the node features. With one layer the state dict only fixes
+        node_feature_dim + edge_feature_dim; None assumes the published choice (node width = edge width).
+      activation: not stored in a state dict; published 'relu'.
+      dtype: parameter dtype.
+    """
+    from anomale_jax.config import ModelConfig
+    from reference_torch.model import make_model
+
+    num_layers = 1 + max(int(k.split(".")[2]) for k in state_dict if k.startswith("encoder.layers."))
+    apply_w = [state_dict[f"encoder.layers.{i}.W_apply.weight"] for i in range(num_layers)]  # [out, in]
+    node_dims = tuple(int(w.shape[0]) for w in apply_w)
+    first_in = int(apply_w[0].shape[1])
+    if num_layers > 1:
+        edge_feature_dim = int(apply_w[1].shape[1]) - node_dims[0]
+        node_feature_dim = first_in - edge_feature_dim
+    else:
+        if node_feature_dim is None:
+            if first_in % 2:
+                raise ValueError(f"W_apply takes {first_in} inputs; pass node_feature_dim")
+            node_feature_dim = first_in // 2
+        edge_feature_dim = first_in - node_feature_dim
+    edge_w = state_dict[f"encoder.layers.{num_layers - 1}.W_edge.weight"]  # [edge_dim, head_in]
+    head_extra = int(edge_w.shape[1]) - 2 * node_dims[-1]
+    if head_extra not in (0, edge_feature_dim):
+        raise ValueError(f"W_edge takes {int(edge_w.shape[1])} inputs, which fits no edge head")
+    config = ModelConfig(
+        node_dims=node_dims,
+        edge_dim=int(edge_w.shape[0]),
+        activation=activation,
+        edge_head_uses_edge_features=head_extra > 0,
+    )
+    model = make_model(config, node_feature_dim, edge_feature_dim, dtype=dtype)
+    model.load_state_dict({k: v.to(dtype) for k, v in state_dict.items()})
+    return model
