@@ -117,14 +117,14 @@ def make_split(
         finite = np.isfinite(arr)
         if not finite.all():
             row = int(np.argwhere(~finite)[0][0])
-            raise InputError(f"{where}.{name}: non-finite value {arr[~finite][0]!r} (row {row})")
+            raise InputError(f"{where}.{name}: non-finite value {arr[~finite][0].item()!r} (row {row})")
     if not np.issubdtype(flow.dtype, np.integer):
         raise InputError(f"{where}.edge_flow: expected integers, got dtype {flow.dtype}")
     if flow.size and (flow.min() < 0 or flow.max() >= n):
         bad = flow[(flow < 0) | (flow >= n)][0]
         raise InputError(f"{where}.edge_flow: flow index {int(bad)} outside [0, {n})")
     if not np.isin(labels, (0, 1)).all():
-        raise InputError(f"{where}.flow_labels: labels must be 0 or 1, got e.g. {labels[~np.isin(labels, (0, 1))][0]!r}")
+        raise InputError(f"{where}.flow_labels: labels must be 0 or 1, got e.g. {labels[~np.isin(labels, (0, 1))][0].item()!r}")
     if attacks.dtype.kind != "U":
         raise InputError(f"{where}.flow_attacks: expected unicode strings, got dtype {attacks.dtype}")
     return SplitData(
