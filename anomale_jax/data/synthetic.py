@@ -542,6 +542,12 @@ def _plan_benign(rng: np.random.Generator, net: _Network, n: int, plan: _Plan) -
             continue
         src = _pick(rng, net, src_pool, k)
         dst = _pick(rng, net, dst_pool, k, src)
+        # A host does not talk to itself (the management server monitors the others): redraw those.
+        for _ in range(20):
+            self_loop = np.flatnonzero(src == dst)
+            if len(self_loop) == 0:
+                break
+            dst[self_loop] = _pick(rng, net, dst_pool, len(self_loop), src[self_loop])
         plan.add(src, dst, _PID[profile], sport=sport)
 
 
@@ -572,6 +578,7 @@ def _port_scan(rng, net, n, plan, a):
     targets = rng.choice(inside, size=(e, 4))
     n_targets = rng.integers(1, 5, e)
     dst = targets[ep, (rng.random(n) * n_targets[ep]).astype(np.int64)]
+    dst = np.where(dst == scanner[ep], net.servers[0], dst)   # a compromised client does not scan itself
     dport = np.where(rng.random(n) < 0.4, _TOP_PORTS[rng.integers(0, len(_TOP_PORTS), n)],
                      rng.integers(1, 65536, n))
     # Listening ports answer SYN|ACK; the rest RST|ACK, or nothing behind a filter.
