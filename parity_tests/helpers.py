@@ -146,3 +146,82 @@ def random_graph(num_nodes: int, num_edges: int, num_features: int = 39, seed: i
     feats = rng.random((num_edges, num_features)) ** 3  # skewed, like flow statistics
     feats /= np.linalg.norm(feats, axis=1, keepdims=True)
     return make_graph(senders, receivers, feats.astype(np.float32), num_nodes=num_nodes)
+
+
+# ----------------------------------------------------------------------------- moving weights and graphs
+def torch_state(model) -> dict:
+    """A detached copy of a torch model's state dict (later training cannot alias it)."""
+    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+
+
+def jax_params_from_torch(model, dtype=np.float32):
+    """The JAX parameter tree of a torch model, through `anomale_jax.model.torch_io.params_from_state_dict`.
+
+    That function reads float32; for dtype float64 the torch weights must therefore be float32-exact
+    (see `make_torch_model`), which is checked, so the transfer stays lossless.
+    """
+    import jax.numpy as jnp
+
+    from anomale_jax.model.torch_io import params_from_state_dict
+
+    state = torch_state(model)
+    for name, value in state.items():
+        exact = value.double().float().double()
+        if not bool((exact == value.double()).all()):
+            raise ValueError(f"{name} is not float32-exact; the float32 transfer would round it")
+    tree = params_from_state_dict(state)
+    return _map_tree(lambda a: jnp.asarray(np.array(a, dtype=dtype)), tree)
+
+
+def load_jax_params_into_torch(params, model) -> None:
+    """Loads a JAX parameter tree into a torch model via `params_to_state_dict` (strict: every key matches)."""
+    import torch
+
+    from anomale_jax.model.torch_io import params_to_state_dict
+
+    state = {k: torch.as_tensor(np.array(v)) for k, v in params_to_state_dict(params).items()}
+    model.load_state_dict(state, strict=True)
+
+
+def make_torch_model(rt, config, node_dim: int, edge_dim: int, seed: int, dtype=None):
+    """A freshly initialised reference model; float64 models get float32-exact weights (see above)."""
+    import torch
+
+    torch.manual_seed(seed)
+    model = rt.make_model(config, node_dim, edge_dim)
+    return model if dtype in (None, torch.float32) else model.to(dtype)
+
+
+def _map_tree(fn, tree):
+    if isinstance(tree, dict):
+        return {k: _map_tree(fn, v) for k, v in tree.items()}
+    return fn(tree)
+
+
+def flat_state(params) -> dict:
+    """JAX tree -> {upstream key: numpy array} (torch orientation) for side-by-side comparison."""
+    from anomale_jax.model.torch_io import params_to_state_dict
+
+    encoder = params["encoder"]
+    out = {}
+    for i in range(len(encoder)):
+        for name, sub in encoder[f"layers_{i}"].items():
+            out[f"encoder.layers.{i}.{name}.weight"] = np.asarray(sub["kernel"]).T
+            out[f"encoder.layers.{i}.{name}.bias"] = np.asarray(sub["bias"])
+    out["discriminator.weight"] = np.asarray(params["discriminator"]["weight"])
+    assert set(out) == set(params_to_state_dict(params)), "flat_state and params_to_state_dict disagree on keys"
+    return out
+
+
+def with_dtype(fg, dtype):
+    """The FlowGraph with its float arrays cast to `dtype` (index arrays unchanged)."""
+    return fg._replace(
+        node_features=np.asarray(fg.node_features, dtype=dtype),
+        edge_features=np.asarray(fg.edge_features, dtype=dtype),
+    )
+
+
+def padded_perm(perm: np.ndarray, num_padded_edges: int) -> np.ndarray:
+    """A permutation of the real edges extended to a padded graph (padding edges stay in place)."""
+    perm = np.asarray(perm)
+    return np.concatenate([perm, np.arange(perm.shape[0], num_padded_edges)]).astype(np.int32)
