@@ -51,7 +51,7 @@ import numpy as np
 
 from anomale_jax.detect.bundle import DetectionBundle, SplitData
 from anomale_jax.detect.config import STRUCTURAL_PARAM, DetectConfig
-from anomale_jax.detect.detectors import DetectorError, DistinctRows, Scored, fit_and_score
+from anomale_jax.detect.detectors import DetectorError, DistinctRows, Scored, fit_and_score, unique_rows
 from anomale_jax.detect.metrics import all_metrics, threshold_metrics
 from anomale_jax.errors import InputError
 from anomale_jax.graph import flow_scores
@@ -85,7 +85,7 @@ class _View:
     """One feature set on one split: the rows a detector sees, and how to get per-level labels."""
 
     rows: np.ndarray  # [n_rows, d]
-    distinct: DistinctRows
+    distinct: DistinctRows | None  # None where nothing is scored from this view (training rows)
     labels: np.ndarray  # [n_rows] 0/1
     attacks: np.ndarray  # [n_rows] str
     edge_flow: np.ndarray | None  # [n_rows] flow of each row (embeddings); None for flow rows
@@ -106,12 +106,12 @@ class _View:
         return self.split.flow_labels, self.split.flow_attacks
 
 
-def _view(split: SplitData, features: str, dedup: bool) -> _View:
+def _view(split: SplitData, features: str, dedup: bool, scored: bool = True) -> _View:
+    rows = split.embeddings if features == "embedding" else split.raw_features
+    distinct = DistinctRows.of(rows, dedup) if scored else None
     if features == "embedding":
-        rows = split.embeddings
-        return _View(rows, DistinctRows.of(rows, dedup), split.edge_labels, split.edge_attacks, split.edge_flow, split)
-    rows = split.raw_features
-    return _View(rows, DistinctRows.of(rows, dedup), split.flow_labels, split.flow_attacks, None, split)
+        return _View(rows, distinct, split.edge_labels, split.edge_attacks, split.edge_flow, split)
+    return _View(rows, distinct, split.flow_labels, split.flow_attacks, None, split)
 
 
 def _grid_entry(params: dict, split: str, level: str, metrics: dict) -> dict:
@@ -151,20 +151,28 @@ def run_detection(
     out = DetectionOutput([], {}, {})
 
     for features in config.features:
-        train = _view(bundle.train, features, config.dedup)
+        train = _view(bundle.train, features, config.dedup, scored=False)
         evals = {"test": _view(bundle.test, features, config.dedup)}
         if protocol == "clean":
             evals["validation"] = _view(bundle.validation, features, config.dedup)
         for fit_on in config.fit_on:
             mask = train.labels == 0 if fit_on == "benign" else np.ones(train.labels.shape, bool)
             x_fit = train.rows[mask]
-            fit_distinct = DistinctRows.of(x_fit, config.dedup)
+            # Only Isolation Forest scores its fit rows itself (PyOD detectors return decision_scores_).
+            if config.dedup:
+                first, inverse = unique_rows(x_fit)
+            else:
+                first, inverse = np.arange(x_fit.shape[0]), np.arange(x_fit.shape[0])
+            fit_distinct = DistinctRows(x_fit[first], inverse) if "iforest" in config.detectors else None
+            n_distinct_fit = int(first.size)
             for detector in config.detectors:
                 say(f"[detect] {features}/{fit_on} {detector}: {x_fit.shape[0]} fit rows "
-                    f"({fit_distinct.num_distinct} distinct), grid {config.grid(detector)}")
+                    f"({n_distinct_fit} distinct), grid {config.grid(detector)}")
                 out_results = _run_one(
                     features, fit_on, detector, x_fit, fit_distinct, evals, config, protocol, select_split, say
                 )
+                for result, _, _ in out_results:
+                    result["n_distinct_fit_rows"] = n_distinct_fit
                 for result, scores, labels in out_results:
                     out.results.append(result)
                     if scores is not None:
@@ -222,7 +230,7 @@ def _run_one(features, fit_on, detector, x_fit, fit_distinct, evals, config, pro
     base = {
         "features": features, "fit_on": fit_on, "detector": detector,
         "selected_on": select_split,
-        "n_fit_rows": int(x_fit.shape[0]), "n_distinct_fit_rows": fit_distinct.num_distinct,
+        "n_fit_rows": int(x_fit.shape[0]), "n_distinct_fit_rows": None,
         "n_distinct_test_rows": evals["test"].distinct.num_distinct,
         "fit_seconds": fit_seconds, "score_seconds": score_seconds,
     }
