@@ -21,9 +21,19 @@ import math
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from anomale_jax.config import ModelConfig
-from anomale_jax.model.egraphsage import Params, _uniform, edge_embeddings, init_encoder, mean_incoming, node_embeddings
+from anomale_jax.model.egraphsage import (
+    XAVIER_GAINS,
+    Params,
+    _uniform,
+    edge_embeddings,
+    init_encoder,
+    linear_bounds,
+    mean_incoming,
+    node_embeddings,
+)
 
 
 class Discriminator(nn.Module):
@@ -38,13 +48,49 @@ class Discriminator(nn.Module):
         return z @ (weight @ summary)
 
 
-def init_params(key: jax.Array, config: ModelConfig, node_feature_dim: int, edge_feature_dim: int) -> Params:
-    """Fresh DGI parameters {"encoder": ..., "discriminator": {"weight": [D, D]}}, all float32."""
+def _flax_init(key: jax.Array, config: ModelConfig, node_feature_dim: int, edge_feature_dim: int) -> Params:
     enc_key, disc_key = jax.random.split(key)
     encoder = init_encoder(enc_key, config, node_feature_dim, edge_feature_dim)
     dummy = jnp.zeros((1, config.edge_dim), jnp.float32)
     disc = Discriminator(config.edge_dim).init(disc_key, dummy, dummy[0])["params"]
     return {"encoder": encoder, "discriminator": {"weight": disc["weight"]}}
+
+
+def param_shapes(config: ModelConfig, node_feature_dim: int, edge_feature_dim: int) -> Params:
+    """The parameter tree as `jax.ShapeDtypeStruct`s, read off the Flax modules without running them."""
+    return jax.eval_shape(lambda k: _flax_init(k, config, node_feature_dim, edge_feature_dim),
+                          jax.random.PRNGKey(0))
+
+
+def init_bounds(shapes: Params) -> Params:
+    """Half-width of each leaf's uniform initialiser (the published ones), as a tree like `shapes`."""
+    encoder = {}
+    for layer_name, layer in shapes["encoder"].items():
+        encoder[layer_name] = {}
+        for name, linear in layer.items():
+            fan_in, fan_out = linear["kernel"].shape
+            kernel_bound, bias_bound = linear_bounds(fan_in, fan_out, XAVIER_GAINS[name])
+            encoder[layer_name][name] = {"kernel": kernel_bound, "bias": bias_bound}
+    edge_dim = shapes["discriminator"]["weight"].shape[0]
+    return {"encoder": encoder, "discriminator": {"weight": 1.0 / math.sqrt(edge_dim)}}
+
+
+def init_params(key: jax.Array, config: ModelConfig, node_feature_dim: int, edge_feature_dim: int) -> Params:
+    """Fresh DGI parameters {"encoder": ..., "discriminator": {"weight": [D, D]}}, all float32.
+
+    Each leaf is uniform on [-b, b] with the published half-width b (`init_bounds`): xavier_uniform with ReLU
+    gain for W_apply's weight, torch's default Linear init elsewhere, 1/sqrt(edge_dim) for the discriminator.
+    The draws are slices of ONE `jax.random.uniform` call, so a new model size costs one small compilation.
+    """
+    shapes = param_shapes(config, node_feature_dim, edge_feature_dim)
+    leaves, treedef = jax.tree.flatten(shapes)
+    bounds = jax.tree.leaves(init_bounds(shapes))
+    sizes = [math.prod(leaf.shape) for leaf in leaves]
+    draws = np.asarray(jax.random.uniform(key, (sum(sizes),), jnp.float32, -1.0, 1.0))
+    offsets = np.cumsum([0] + sizes)
+    out = [jnp.asarray(np.float32(b) * draws[o:o + n].reshape(leaf.shape))
+           for leaf, b, o, n in zip(leaves, bounds, offsets, sizes)]
+    return jax.tree.unflatten(treedef, out)
 
 
 def corrupt(edge_features: jax.Array, perm: jax.Array) -> jax.Array:  # [E, F], [E] -> [E, F]

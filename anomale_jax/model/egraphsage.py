@@ -53,12 +53,20 @@ def _uniform(bound: float):
     return init
 
 
-class TorchLinear(nn.Module):
-    """`y = x @ kernel + bias` with torch.nn.Linear's initialisation (or xavier_uniform for the kernel).
+def linear_bounds(fan_in: int, fan_out: int, xavier_gain: float | None = None) -> tuple[float, float]:
+    """(kernel, bias) half-widths of the uniform initialisers of a torch.nn.Linear(fan_in, fan_out).
 
-    torch's default Linear init (kaiming_uniform with a=sqrt(5)) is U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for the
-    weight and the bias alike; `xavier_gain` switches the kernel to xavier_uniform with that gain.
+    torch's default (kaiming_uniform with a=sqrt(5)) is U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for the weight and
+    the bias alike; `xavier_gain` switches the weight to xavier_uniform with that gain.
     """
+    default = 1.0 / math.sqrt(fan_in)
+    if xavier_gain is None:
+        return default, default
+    return xavier_gain * math.sqrt(6.0 / (fan_in + fan_out)), default
+
+
+class TorchLinear(nn.Module):
+    """`y = x @ kernel + bias` (kernel [in, out]) with torch.nn.Linear's initialisers (see `linear_bounds`)."""
 
     features: int
     xavier_gain: float | None = None
@@ -66,13 +74,14 @@ class TorchLinear(nn.Module):
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:  # [..., in] -> [..., features]
         fan_in = x.shape[-1]
-        if self.xavier_gain is None:
-            kernel_init = _uniform(1.0 / math.sqrt(fan_in))
-        else:
-            kernel_init = _uniform(self.xavier_gain * math.sqrt(6.0 / (fan_in + self.features)))
-        kernel = self.param("kernel", kernel_init, (fan_in, self.features), jnp.float32)
-        bias = self.param("bias", _uniform(1.0 / math.sqrt(fan_in)), (self.features,), jnp.float32)
+        kernel_bound, bias_bound = linear_bounds(fan_in, self.features, self.xavier_gain)
+        kernel = self.param("kernel", _uniform(kernel_bound), (fan_in, self.features), jnp.float32)
+        bias = self.param("bias", _uniform(bias_bound), (self.features,), jnp.float32)
         return x @ kernel + bias
+
+
+# W_apply's weight is xavier_uniform with ReLU gain in the published model; every other Linear uses torch's default.
+XAVIER_GAINS: dict[str, float | None] = {"W_apply": math.sqrt(2.0), "W_edge": None}
 
 
 def mean_incoming(
@@ -96,10 +105,9 @@ class EGraphSAGELayer(nn.Module):
     activation: str = "relu"
 
     def setup(self):
-        # Published init: xavier_uniform with ReLU gain for W_apply's weight, torch defaults elsewhere.
-        self.W_apply = TorchLinear(self.node_dim, xavier_gain=math.sqrt(2.0))
+        self.W_apply = TorchLinear(self.node_dim, xavier_gain=XAVIER_GAINS["W_apply"])
         if self.edge_dim:
-            self.W_edge = TorchLinear(self.edge_dim)
+            self.W_edge = TorchLinear(self.edge_dim, xavier_gain=XAVIER_GAINS["W_edge"])
 
     def nodes(self, node_h: jax.Array, neigh: jax.Array) -> jax.Array:  # [N, Fh], [N, F] -> [N, node_dim]
         """act(W_apply [h_v || h_neigh[v]])."""
@@ -137,7 +145,11 @@ def _check_config(config: ModelConfig) -> None:
 
 
 def init_encoder(key: jax.Array, config: ModelConfig, node_feature_dim: int, edge_feature_dim: int) -> Params:
-    """Fresh encoder parameters with the published initialisers (see the module docstring for the tree)."""
+    """Encoder parameters through Flax's `init` (one random draw per leaf).
+
+    `anomale_jax.model.dgi.init_params` draws the same distributions in a single call, which compiles far
+    less on CPU; this function defines the parameter tree (it is evaluated abstractly there).
+    """
     _check_config(config)
     params: Params = {}
     keys = jax.random.split(key, config.num_layers)
