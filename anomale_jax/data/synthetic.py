@@ -164,7 +164,6 @@ _OS_TABLE: dict[str, _OS] = {
     "windows_server": _OS(128, 40, 52, (65535, 8192), (0.5, 0.5), (49152, 65535)),
     "appliance": _OS(255, 40, 44, (4128, 16384), (0.5, 0.5), (1024, 65535)),
     "scanner": _OS(64, 40, 44, (1024,), (1.0,), (32768, 60999)),   # raw-socket SYN scanner (nmap -sS)
-    "flooder": _OS(64, 40, 40, (512,), (1.0,), (1024, 65535)),     # hping-style packet crafting
 }
 _OS_NAMES = tuple(_OS_TABLE)
 _OS_ID = {name: i for i, name in enumerate(_OS_NAMES)}
@@ -173,14 +172,14 @@ _OS_ID = {name: i for i, name in enumerate(_OS_NAMES)}
 class _Hosts:
     """Host attributes, appended in blocks; `freeze()` returns them as arrays indexed by host id."""
 
-    _FIELDS = ("ip", "ttl", "hops", "win", "hdr", "syn", "eph_lo", "eph_hi", "app", "internal", "live")
+    _FIELDS = ("ip", "ttl", "hops", "win", "hdr", "syn", "eph_lo", "eph_hi", "app", "internal")
 
     def __init__(self):
         self._blocks: dict[str, list[np.ndarray]] = {f: [] for f in self._FIELDS}
         self.count = 0
 
     def add(self, rng: np.random.Generator, ips: np.ndarray, os_ids: np.ndarray, hops: np.ndarray,
-            internal: bool, app: np.ndarray | None = None, live: bool = True) -> np.ndarray:
+            internal: bool, app: np.ndarray | None = None) -> np.ndarray:
         """Adds len(ips) hosts; returns their ids. `os_ids`, `hops`: [k] or scalars."""
         k = len(ips)
         os_ids = np.broadcast_to(np.asarray(os_ids, np.int64), (k,))
@@ -202,7 +201,6 @@ class _Hosts:
             "eph_hi": np.array([_OS_TABLE[n].ephemeral[1] for n in _OS_NAMES])[os_ids],
             "app": np.zeros(k, np.int64) if app is None else np.asarray(app, np.int64),
             "internal": np.full(k, internal),
-            "live": np.full(k, live),
         }
         for f in self._FIELDS:
             self._blocks[f].append(np.array(values[f]))
@@ -605,15 +603,14 @@ def _host_scan(rng, net, n, plan, a):
     at = np.minimum(np.searchsorted(ips, addr, sorter=order), len(ips) - 1)
     known = ips[order[at]] == addr
     dark_ips = np.unique(addr[~known])
-    dark = net.hosts.add(rng, dark_ips, _OS_ID["linux"], 1, internal=True, live=False)
+    dark = net.hosts.add(rng, dark_ips, _OS_ID["linux"], 1, internal=True)
     dark_at = np.minimum(np.searchsorted(dark_ips, addr), max(len(dark) - 1, 0))
     dst = np.where(known, order[at], dark[dark_at] if len(dark) else 0)
     # ICMP echo sweep or TCP SYN to one port per episode; live hosts answer.
     icmp = rng.random(e) < 0.5
     port = rng.choice([22, 80, 445, 3389], size=e)
-    live = known
-    outcome = np.where(icmp[ep], np.where(live, SESSION, NO_ANSWER),
-                       np.where(live, np.where(rng.random(n) < 0.3, HALF_OPEN, CLOSED), NO_ANSWER))
+    outcome = np.where(icmp[ep], np.where(known, SESSION, NO_ANSWER),
+                       np.where(known, np.where(rng.random(n) < 0.3, HALF_OPEN, CLOSED), NO_ANSWER))
     profile = np.where(icmp[ep], _PID["icmp_sweep"], _PID["scan"])
     plan.add(scanner[ep], dst, profile, a, dport=np.where(icmp[ep], 0, port[ep]), outcome=outcome)
 
@@ -725,20 +722,25 @@ def _direction(rng, n_data, p, size, jitter, floor):
     n_data [N] packets spread over the buckets by p [N, 5]; size [N, 5] typical lengths, scaled per flow and
     bucket by exp(jitter [N] * normal) and kept inside the bucket; floor [N] the smallest possible packet.
     """
+    n = len(n_data)
     counts = _multinomial(rng, n_data, p)
-    lo = np.concatenate([floor[:, None], np.broadcast_to(_BUCKET_LO[1:], (len(floor), 4))], axis=1)
     noise = np.exp(jitter[:, None] * rng.standard_normal(counts.shape, dtype=np.float32))
-    mean = np.clip(size * noise, lo, _BUCKET_HI)                             # [N, 5] mean size per bucket
+    mean = np.minimum(size * noise, _BUCKET_HI)                              # [N, 5] mean size per bucket
+    mean[:, 1:] = np.maximum(mean[:, 1:], _BUCKET_LO[1:])
+    mean[:, 0] = np.maximum(mean[:, 0], floor)
     nbytes = np.rint(counts * mean).astype(np.int64).sum(axis=1)
-    # With two or more packets in a bucket, the extremes spread around the mean within the bucket.
-    spread = rng.random(counts.shape, dtype=np.float32) * 0.5
-    several = counts >= 2
-    hi = np.where(several, mean + (_BUCKET_HI - mean) * spread, mean)
-    lo = np.where(several, mean - (mean - lo) * spread, mean)
+    # Extremes: in the highest / lowest non-empty bucket, spread around its mean when it holds two or more.
+    rows = np.arange(n)
     present = counts > 0
-    longest = np.where(present, hi, 0).max(axis=1)
-    shortest = np.where(present, lo, np.inf).min(axis=1)
-    return counts, nbytes, np.rint(longest).astype(np.int64), np.where(np.isinf(shortest), 0, np.rint(shortest))
+    top = 4 - np.argmax(present[:, ::-1], axis=1)
+    bottom = np.argmax(present, axis=1)
+    bucket_lo = np.where(bottom == 0, floor, _BUCKET_LO[bottom])
+    spread = rng.random((2, n), dtype=np.float32) * 0.5
+    m_top, m_bottom = mean[rows, top], mean[rows, bottom]
+    longest = m_top + (_BUCKET_HI[top] - m_top) * spread[0] * (counts[rows, top] >= 2)
+    shortest = m_bottom - (m_bottom - bucket_lo) * spread[1] * (counts[rows, bottom] >= 2)
+    some = n_data > 0
+    return counts, nbytes, np.where(some, np.rint(longest), 0).astype(np.int64), np.where(some, np.rint(shortest), 0)
 
 
 def _lognormal(rng, median, sigma):
@@ -915,7 +917,7 @@ def _render(rng: np.random.Generator, cfg: SyntheticConfig, hosts: dict[str, np.
         "DNS_QUERY_ID": dns_id, "DNS_QUERY_TYPE": dns_type, "DNS_TTL_ANSWER": dns_ttl,
         "FTP_COMMAND_RET_CODE": ftp,
     }
-    return {k: (v if v.dtype == np.float64 else v.astype(np.int64)) for k, v in cols.items()}
+    return {k: (v if v.dtype == np.float64 else v.astype(np.int64, copy=False)) for k, v in cols.items()}
 
 
 def _dotted(ips: np.ndarray) -> np.ndarray:
