@@ -92,13 +92,28 @@ def compare_embeddings_vs_raw(results: Sequence[dict]) -> list[dict]:
     return out
 
 
+def _bullets(d: dict, indent: int = 0) -> list[str]:
+    """Nested dict -> markdown bullet lines; long lists are summarised by their length."""
+    out = []
+    pad = "  " * indent
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.append(f"{pad}- {k}:")
+            out += _bullets(v, indent + 1)
+        elif isinstance(v, (list, tuple)) and len(v) > 8:
+            out.append(f"{pad}- {k}: {len(v)} items ({', '.join(map(str, v[:4]))}, ...)")
+        else:
+            out.append(f"{pad}- {k}: {v}")
+    return out
+
+
 def _markdown(metrics: dict, images: list[str]) -> str:
     protocol = metrics.get("protocol", "?")
     results = metrics.get("results", [])
     lines = ["# Anomal-E detection report", "", f"**Protocol: {protocol}.** {protocol_statement(protocol)}", ""]
     dataset = metrics.get("dataset") or {}
     if dataset:
-        lines += ["## Dataset", ""] + [f"- {k}: {v}" for k, v in dataset.items()] + [""]
+        lines += ["## Dataset", ""] + _bullets(dataset) + [""]
 
     lines += ["## Results (test split)", "",
               "Embedding results per edge count each flow's two directed edges separately (as published); "
@@ -308,6 +323,8 @@ def write_report(
     test_labels: dict[str, np.ndarray] | None = None,
     embeddings: np.ndarray | None = None,
     embedding_attacks: np.ndarray | None = None,
+    detection=None,
+    bundle=None,
     max_projection_points: int = 5000,
     seed: int = 0,
 ) -> list[Path]:
@@ -320,8 +337,16 @@ def write_report(
       test_scores, test_labels: result_key -> [n] test scores / 0-1 labels of the selected points
         (`DetectionOutput.test_scores` / `.test_labels`), for roc.png, pr.png and scores.png.
       embeddings: [E, D] test embeddings and embedding_attacks: [E] their attack names, for projection.png.
+      detection: a `DetectionOutput`; shorthand for its test_scores and test_labels.
+      bundle: a `DetectionBundle`; shorthand for embeddings=bundle.test.embeddings and
+        embedding_attacks=bundle.test.edge_attacks.
       max_projection_points: subsample size of the projection; seed: its sampling seed.
     """
+    if detection is not None:
+        test_scores = detection.test_scores if test_scores is None else test_scores
+        test_labels = detection.test_labels if test_labels is None else test_labels
+    if bundle is not None and embeddings is None:
+        embeddings, embedding_attacks = bundle.test.embeddings, bundle.test.edge_attacks
     import matplotlib
 
     matplotlib.use("Agg", force=True)

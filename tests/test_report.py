@@ -40,6 +40,18 @@ def test_write_report_writes_all_files(tmp_path, detection, protocol, statement)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left
 
 
+def test_shorthand_arguments_and_nested_dataset(tmp_path, detection):
+    bundle, config = detection
+    out = run_detection(bundle, config, "paper")
+    dataset = {"source": "synthetic", "feature_names": [f"f{i}" for i in range(39)],
+               "splits": {"test": {"flows": 200, "edges": 400}}}
+    written = write_report(tmp_path, metrics_document("paper", out.results, dataset=dataset),
+                           detection=out, bundle=bundle)
+    assert {p.name for p in written} == {"report.md", "roc.png", "pr.png", "scores.png", "projection.png"}
+    text = (tmp_path / "report.md").read_text()
+    assert "- feature_names: 39 items (f0, f1, f2, f3, ...)" in text and "  - test:" in text
+
+
 def test_report_without_optional_inputs_and_with_failures(tmp_path):
     results = [{"features": "raw", "fit_on": "all", "detector": "cblof", "level": "flow", "params": None,
                 "selected_on": "validation", "error": "cblof n_clusters=2: Could not form valid cluster separation",
