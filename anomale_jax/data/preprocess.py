@@ -214,8 +214,10 @@ def fit(
     if feature_names is None:
         feature_names = default_feature_names(list(frame.columns), protocol)
     feature_names = tuple(feature_names)
-    x = _matrix(frame, feature_names)  # [n, F] float64
-    n = x.shape[0]
+    missing = [c for c in feature_names if c not in frame.columns]
+    if missing:
+        raise InputError(f"feature column {missing[0]} is missing from the rows to preprocess")
+    n = frame.shape[0]
     if n == 0:
         raise InputError("cannot fit preprocessing on zero training rows")
     if protocol == "paper":
@@ -225,40 +227,44 @@ def fit(
         if y.shape != (n,):
             raise ValueError(f"labels must be [{n}], got {y.shape}")
         tables = tuple(
-            _fit_target_encoding(col, x[:, j], y, target_encoder)
-            for j, col in enumerate(feature_names)
+            _fit_target_encoding(col, _column(frame, col), y, target_encoder)
+            for col in feature_names
             if col in PAPER_TARGET_ENCODED
         )
         return Preprocessor("paper", feature_names, tables=tables, row_normalise=True, fitted_rows=n)
 
-    # clean: frequency codes for nominal columns, log1p + min-max for the rest.
+    # clean: frequency codes for nominal columns, log1p + min-max for the rest (one column at a time).
     tables, scales = [], []
-    for j, col in enumerate(feature_names):
+    for col in feature_names:
         if col in CLEAN_NOMINAL:
-            tables.append(_fit_frequency_encoding(col, x[:, j]))
+            tables.append(_fit_frequency_encoding(col, _column(frame, col)))
         else:
-            logged = _log1p_nonneg(x[:, j])
+            logged = _log1p_nonneg(_column(frame, col))
             finite = logged[np.isfinite(logged)]
             low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
             scales.append(ColumnScale(col, low, high))
     return Preprocessor("clean", feature_names, tables=tuple(tables), scales=tuple(scales), fitted_rows=n)
 
 
-def apply(prep: Preprocessor, frame: pl.DataFrame | pd.DataFrame | np.ndarray) -> np.ndarray:
+def apply(
+    prep: Preprocessor, frame: pl.DataFrame | pd.DataFrame | np.ndarray, rows: np.ndarray | None = None
+) -> np.ndarray:
     """Transforms rows with a fitted Preprocessor (pure: `frame` is not modified).
 
     Args:
       prep: from `fit`.
       frame: rows holding `prep.feature_names` (a DataFrame), or a [n, F] array in that column order.
+      rows: optional [m] row indices into `frame` to transform (gathered chunk by chunk); default all.
     Returns:
-      [n, F] float32.
+      [n or m, F] float32.
     """
-    total = frame.shape[0]
+    total = frame.shape[0] if rows is None else len(rows)
     out = np.empty((total, len(prep.feature_names)), dtype=np.float32)
     index = {c: j for j, c in enumerate(prep.feature_names)}
     for start in range(0, total, _CHUNK_ROWS):
         stop = min(start + _CHUNK_ROWS, total)
-        x = _matrix(_rows(frame, start, stop), prep.feature_names)  # [chunk, F] float64, a copy
+        chunk = slice(start, stop) if rows is None else np.asarray(rows[start:stop])
+        x = _matrix(_rows(frame, chunk), prep.feature_names)  # [chunk, F] float64, a copy
         for table in prep.tables:
             x[:, index[table.column]] = table.lookup(x[:, index[table.column]])
         for scale in prep.scales:
@@ -314,24 +320,29 @@ def prepare(table: NetFlowTable, config: DataConfig) -> PreparedData:
             f"{table.path}: too few rows ({len(rows)} after sampling) for a train/test split; raise the sample fraction"
         )
 
-    train_frame = frame[train_rows]
-    labels = train_frame[LABEL].to_numpy() if protocol == "paper" else None
-    prep = fit(train_frame, config, labels=labels, feature_names=features)
+    # Gather only what each split needs: numeric feature rows, and strings shared across rows.
+    feature_frame = frame.select(features)
+    train_features = feature_frame[pl.Series(train_rows)]
+    label_all = frame[LABEL].to_numpy()
+    labels = label_all[train_rows] if protocol == "paper" else None
+    prep = fit(train_features, config, labels=labels, feature_names=features)
+    attack_all = _shared_strings(frame[ATTACK])
+    src_all = _shared_strings(frame[SRC_IP]) if table.has_ips else None
+    dst_all = _shared_strings(frame[DST_IP]) if table.has_ips else None
 
-    def make_split(split_rows: np.ndarray, sub: pl.DataFrame | None = None) -> Split:
-        sub = frame[split_rows] if sub is None else sub
+    def make_split(split_rows: np.ndarray, train: bool = False) -> Split:
         return Split(
-            features=apply(prep, sub),
-            label=sub[LABEL].to_numpy().astype(np.int8),
-            attack=sub[ATTACK].to_numpy().astype(object),
-            src=sub[SRC_IP].to_numpy().astype(object) if table.has_ips else None,
-            dst=sub[DST_IP].to_numpy().astype(object) if table.has_ips else None,
+            features=apply(prep, train_features) if train else apply(prep, feature_frame, rows=split_rows),
+            label=label_all[split_rows].astype(np.int8),
+            attack=attack_all[split_rows],
+            src=None if src_all is None else src_all[split_rows],
+            dst=None if dst_all is None else dst_all[split_rows],
             row=np.asarray(split_rows, dtype=np.int64),
             source=table.path,
         )
 
     return PreparedData(
-        train=make_split(train_rows, train_frame),
+        train=make_split(train_rows, train=True),
         val=None if val_rows is None else make_split(val_rows),
         test=make_split(test_rows),
         feature_names=prep.feature_names,
@@ -418,10 +429,9 @@ def clean_split(
     if min(fractions) < 0 or not math.isclose(f_train + f_val + f_test, 1.0, abs_tol=1e-6) or f_train <= 0:
         raise InputError(f"clean_fractions must be three non-negative shares summing to 1 with train > 0, got {fractions}")
     rng = np.random.default_rng(seed)
-    names = attack.gather(rows).to_numpy().astype(str)
-    classes, inverse = np.unique(names, return_inverse=True)
+    inverse = _sorted_codes(attack.gather(rows))  # class of each row, classes in sorted-name order
     parts: list[list[np.ndarray]] = [[], [], []]
-    for k in range(len(classes)):
+    for k in range(int(inverse.max()) + 1 if len(rows) else 0):
         members = rows[inverse == k]
         members = members[rng.permutation(len(members))]
         n_test = int(round(len(members) * f_test))
@@ -465,15 +475,37 @@ def _fit_frequency_encoding(col: str, x: np.ndarray) -> CategoryTable:
     return CategoryTable(col, tuple(cats.tolist()), tuple(values.tolist()), missing=missing, unknown=0.0)
 
 
+def _sorted_codes(names: pl.Series) -> np.ndarray:
+    """[n] int64 index of each string among the sorted distinct strings (as numpy.unique's inverse)."""
+    return names.rank("dense").to_numpy().astype(np.int64) - 1
+
+
+def _shared_strings(names: pl.Series) -> np.ndarray:
+    """[n] object array whose equal strings share one Python object (8 bytes a row, not ~60)."""
+    codes, distinct = pd.factorize(names.to_numpy())
+    shared = np.empty(len(distinct), dtype=object)
+    shared[:] = list(distinct)
+    return shared[codes]
+
+
 def _log1p_nonneg(x: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         return np.log1p(np.maximum(x, 0.0))
 
 
-def _rows(frame, start: int, stop: int):
+def _rows(frame, chunk: slice | np.ndarray):
     if isinstance(frame, pd.DataFrame):
-        return frame.iloc[start:stop]
-    return frame[start:stop]
+        return frame.iloc[chunk]
+    if isinstance(frame, pl.DataFrame) and isinstance(chunk, np.ndarray):
+        return frame[pl.Series(chunk)]
+    return frame[chunk]
+
+
+def _column(frame, name: str) -> np.ndarray:
+    """[n] float64 copy of one column."""
+    if isinstance(frame, pd.DataFrame):
+        return frame[name].to_numpy(dtype=np.float64, copy=True)
+    return frame[name].to_numpy().astype(np.float64)
 
 
 def _matrix(frame, names: tuple[str, ...]) -> np.ndarray:
