@@ -34,10 +34,19 @@ class TrainState(struct.PyTreeNode):
 
 
 def make_optimizer(train_config: TrainConfig) -> optax.GradientTransformation:
-    """Adam (published: lr 1e-3, no weight decay); AdamW's decoupled decay when weight_decay > 0."""
-    if train_config.weight_decay > 0:
-        return optax.adamw(train_config.learning_rate, weight_decay=train_config.weight_decay)
-    return optax.adam(train_config.learning_rate)
+    """Adam (published: lr 1e-3, no weight decay); AdamW's decoupled decay when weight_decay > 0.
+
+    The same settings return the same object: the optimiser is a static part of TrainState, so this keeps
+    `train_step` from recompiling for every new run in one process.
+    """
+    return _optimizer(float(train_config.learning_rate), float(train_config.weight_decay))
+
+
+@functools.lru_cache(maxsize=None)
+def _optimizer(learning_rate: float, weight_decay: float) -> optax.GradientTransformation:
+    if weight_decay > 0:
+        return optax.adamw(learning_rate, weight_decay=weight_decay)
+    return optax.adam(learning_rate)
 
 
 def create_train_state(params: Params, model_config: ModelConfig, train_config: TrainConfig) -> TrainState:
