@@ -59,8 +59,7 @@ def test_value_ranges_and_labels(flows):
         assert flows[col].between(0, 65535).all()
     for col in ("MIN_TTL", "MAX_TTL"):
         assert flows[col].between(0, 255).all()
-    numeric = [c for c in NF_V2_FEATURES]
-    assert (flows[numeric] >= 0).all().all()
+    assert (flows[list(NF_V2_FEATURES)] >= 0).all().all()
     assert set(flows["PROTOCOL"]) <= {1, 6, 17}
     assert flows["TCP_FLAGS"].max() <= 255
     assert set(flows["Label"]) == {0, 1}
@@ -84,7 +83,8 @@ def test_features_are_mutually_consistent(flows):
     # Packet lengths bound the bytes; IP lengths agree with the flow's packets.
     assert (f["SHORTEST_FLOW_PKT"] <= f["LONGEST_FLOW_PKT"]).all() and (f["LONGEST_FLOW_PKT"] <= 1500).all()
     assert (f["SHORTEST_FLOW_PKT"] * pkts <= size).all() and (size <= f["LONGEST_FLOW_PKT"] * pkts).all()
-    assert (f["MIN_IP_PKT_LEN"] == f["SHORTEST_FLOW_PKT"]).all() and (f["MAX_IP_PKT_LEN"] == f["LONGEST_FLOW_PKT"]).all()
+    assert (f["MIN_IP_PKT_LEN"] == f["SHORTEST_FLOW_PKT"]).all()
+    assert (f["MAX_IP_PKT_LEN"] == f["LONGEST_FLOW_PKT"]).all()
     assert (f["MIN_TTL"] <= f["MAX_TTL"]).all()
     # Flags, durations, retransmissions, throughput.
     assert ((f["CLIENT_TCP_FLAGS"] | f["SERVER_TCP_FLAGS"]) == f["TCP_FLAGS"]).all()
@@ -205,13 +205,13 @@ def test_cli_generate(tmp_path, capsys):
     assert describe_flows(generate_flows(SyntheticConfig(num_flows=3000, seed=2, attack_share=0.1))) in line
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--flows", "0"], "--flows"), (["--attack-share", "1.5"], "--attack-share"), (["--out-name", "x.txt"], "x.txt"),
+@pytest.mark.parametrize("args, out_name, message", [
+    (["--flows", "0"], "x.csv", "--flows"),
+    (["--attack-share", "1.5"], "x.csv", "--attack-share"),
+    ([], "x.txt", "x.txt"),
 ])
-def test_cli_generate_user_errors(tmp_path, capsys, args, message):
-    out = tmp_path / ("x.txt" if "--out-name" in args else "x.csv")
-    args = [a for a in args if a not in ("--out-name", "x.txt")]
-    assert main(["generate", *args, "--out", str(out)]) == 2
+def test_cli_generate_user_errors(tmp_path, capsys, args, out_name, message):
+    assert main(["generate", *args, "--out", str(tmp_path / out_name)]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and message in err
     assert list(tmp_path.iterdir()) == []
