@@ -52,7 +52,7 @@ requests) plus TCP control packets (handshake, delayed ACKs, FIN or RST); each d
 the five NF-v2 size buckets with per-profile probabilities and sizes, so bytes, the size histogram
 (`NUM_PKTS_*` counts both directions, as in the real exports), LONGEST/SHORTEST_FLOW_PKT and MIN/MAX_IP_PKT_LEN
 agree with each other. TCP_FLAGS is CLIENT | SERVER flags. Durations come from the endpoints' round-trip time
-and per-profile packet gaps; `*_AVG_THROUGHPUT` is bits/s over the direction's duration (a duration under 1 ms
+and per-profile packet gaps (at most 600 s); `*_AVG_THROUGHPUT` is bits/s over the direction's duration (a duration under 1 ms
 counts as 1 ms) and `*_SECOND_BYTES` is bytes per second over whole seconds (equal to the bytes for flows under
 a second, as in the exports). Retransmissions are a subset of the packets. ICMP_TYPE is type * 256 + code,
 DNS and FTP fields are set only on DNS and FTP flows; flows without payload get L7_PROTO 0, as do a
