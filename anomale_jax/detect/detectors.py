@@ -39,6 +39,16 @@ class DetectorError(ValueError):
 # Distinct rows
 
 
+def _row_hash(words: np.ndarray) -> np.ndarray:
+    """[n, k] uint64 words -> [n] uint64 hash (random odd multipliers, xor and rotate; wraps mod 2**64)."""
+    mult = np.random.default_rng(0x5EED).integers(1, 2**63, size=words.shape[1], dtype=np.uint64) | np.uint64(1)
+    h = np.zeros(words.shape[0], np.uint64)
+    for j in range(words.shape[1]):
+        h ^= words[:, j] * mult[j]
+        h = (h << np.uint64(13)) | (h >> np.uint64(51))
+    return h
+
+
 def unique_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct rows of `x` by their bytes, and the map back.
 
@@ -60,15 +70,13 @@ def unique_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     pad = (-raw.shape[1]) % 8
     if pad:
         raw = np.concatenate([raw, np.zeros((n, pad), np.uint8)], axis=1)
-    words = raw.view(np.uint64)  # [n, k]
-    # Random odd multipliers per word; uint64 arithmetic wraps, which is what a hash wants.
-    mult = np.random.default_rng(0x5EED).integers(1, 2**63, size=words.shape[1], dtype=np.uint64) | np.uint64(1)
-    h = np.zeros(n, np.uint64)
-    for j in range(words.shape[1]):
-        h ^= words[:, j] * mult[j]
-        h = (h << np.uint64(13)) | (h >> np.uint64(51))
-    _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
-    if not np.array_equal(raw[first[inverse]], raw):
+    _, first, inverse = np.unique(_row_hash(raw.view(np.uint64)), return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    chunk = max(1, (64 << 20) // raw.shape[1])  # verify in ~64 MB blocks
+    collision = any(
+        not np.array_equal(raw[first[inverse[i : i + chunk]]], raw[i : i + chunk]) for i in range(0, n, chunk)
+    )
+    if collision:
         void = raw.view(np.dtype((np.void, raw.shape[1]))).ravel()
         _, first, inverse = np.unique(void, return_index=True, return_inverse=True)
     # Renumber groups by first occurrence, so the order does not depend on hash values.

@@ -84,6 +84,18 @@ def test_unique_rows_groups_exactly_and_in_first_occurrence_order():
     assert unique_rows(np.zeros((0, 4)))[0].size == 0
 
 
+def test_unique_rows_survives_hash_collisions(monkeypatch):
+    import anomale_jax.detect.detectors as detectors
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(30, 4)).astype(np.float32)[rng.integers(0, 30, size=200)]
+    want_first, want_inverse = unique_rows(x)
+    monkeypatch.setattr(detectors, "_row_hash", lambda words: np.zeros(words.shape[0], np.uint64))
+    first, inverse = unique_rows(x)  # every row collides: the byte check must fall back to exact grouping
+    np.testing.assert_array_equal(first, want_first)
+    np.testing.assert_array_equal(inverse, want_inverse)
+
+
 def test_cblof_failure_is_a_detector_error_not_a_crash():
     rng = np.random.default_rng(0)
     # Two equal clusters with n_clusters=2: neither the alpha (90%) nor the beta (5x) rule can split them.
