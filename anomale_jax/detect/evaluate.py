@@ -169,10 +169,10 @@ def run_detection(
                 say(f"[detect] {features}/{fit_on} {detector}: {x_fit.shape[0]} fit rows "
                     f"({n_distinct_fit} distinct), grid {config.grid(detector)}")
                 out_results = _run_one(
-                    features, fit_on, detector, x_fit, fit_distinct, evals, config, protocol, select_split, say
+                    features=features, fit_on=fit_on, detector=detector, x_fit=x_fit, fit_distinct=fit_distinct,
+                    n_distinct_fit=n_distinct_fit, evals=evals, config=config, protocol=protocol,
+                    select_split=select_split, say=say,
                 )
-                for result, _, _ in out_results:
-                    result["n_distinct_fit_rows"] = n_distinct_fit
                 for result, scores, labels in out_results:
                     out.results.append(result)
                     if scores is not None:
@@ -181,8 +181,14 @@ def run_detection(
     return out
 
 
-def _run_one(features, fit_on, detector, x_fit, fit_distinct, evals, config, protocol, select_split, say):
-    """One features x fit_on x detector: fit each structural value, evaluate the grid, select, report."""
+def _run_one(
+    *, features, fit_on, detector, x_fit, fit_distinct, n_distinct_fit, evals, config, protocol, select_split, say
+) -> list[tuple[dict, np.ndarray | None, np.ndarray | None]]:
+    """One features x fit_on x detector: fit each structural value, evaluate the grid, select, report.
+
+    Returns one (result, test scores at its level, test labels at its level) per level; scores and labels
+    are None when no grid point could be fitted.
+    """
     param = STRUCTURAL_PARAM[detector]
     levels = evals["test"].levels()
     sel_view = evals[select_split]
@@ -230,7 +236,7 @@ def _run_one(features, fit_on, detector, x_fit, fit_distinct, evals, config, pro
     base = {
         "features": features, "fit_on": fit_on, "detector": detector,
         "selected_on": select_split,
-        "n_fit_rows": int(x_fit.shape[0]), "n_distinct_fit_rows": None,
+        "n_fit_rows": int(x_fit.shape[0]), "n_distinct_fit_rows": n_distinct_fit,
         "n_distinct_test_rows": evals["test"].distinct.num_distinct,
         "fit_seconds": fit_seconds, "score_seconds": score_seconds,
     }
