@@ -326,25 +326,30 @@ def prepare(table: NetFlowTable, config: DataConfig) -> PreparedData:
     label_all = frame[LABEL].to_numpy()
     labels = label_all[train_rows] if protocol == "paper" else None
     prep = fit(train_features, config, labels=labels, feature_names=features)
-    attack_all = _shared_strings(frame[ATTACK])
-    src_all = _shared_strings(frame[SRC_IP]) if table.has_ips else None
-    dst_all = _shared_strings(frame[DST_IP]) if table.has_ips else None
+    # Strings of the used rows only (a paper run uses 10% of the file), shared across rows.
+    parts = [train_rows] + ([] if val_rows is None else [val_rows]) + [test_rows]
+    used = frame.select([c for c in (ATTACK, SRC_IP, DST_IP) if c in frame.columns])[pl.Series(np.concatenate(parts))]
+    attack_used = _shared_strings(used[ATTACK])
+    src_used = _shared_strings(used[SRC_IP]) if table.has_ips else None
+    dst_used = _shared_strings(used[DST_IP]) if table.has_ips else None
+    offsets = np.cumsum([0] + [len(p) for p in parts])
 
-    def make_split(split_rows: np.ndarray, train: bool = False) -> Split:
+    def make_split(k: int, train: bool = False) -> Split:
+        split_rows, at = parts[k], slice(offsets[k], offsets[k + 1])
         return Split(
             features=apply(prep, train_features) if train else apply(prep, feature_frame, rows=split_rows),
             label=label_all[split_rows].astype(np.int8),
-            attack=attack_all[split_rows],
-            src=None if src_all is None else src_all[split_rows],
-            dst=None if dst_all is None else dst_all[split_rows],
+            attack=attack_used[at],
+            src=None if src_used is None else src_used[at],
+            dst=None if dst_used is None else dst_used[at],
             row=np.asarray(split_rows, dtype=np.int64),
             source=table.path,
         )
 
     return PreparedData(
-        train=make_split(train_rows, train=True),
-        val=None if val_rows is None else make_split(val_rows),
-        test=make_split(test_rows),
+        train=make_split(0, train=True),
+        val=None if val_rows is None else make_split(1),
+        test=make_split(len(parts) - 1),
         feature_names=prep.feature_names,
         preprocessor=prep,
         protocol=protocol,
@@ -394,7 +399,7 @@ def paper_split(
     """
     from sklearn.model_selection import train_test_split
 
-    sub = frame[rows]
+    sub = frame.select(ATTACK, LABEL)[pl.Series(rows)]
     strata = sub.select(pl.concat_str([pl.col(ATTACK), pl.col(LABEL).cast(pl.String)], separator=" ")).to_series()
     strata = strata.to_numpy().astype(str)
     _, counts = np.unique(strata, return_counts=True)
