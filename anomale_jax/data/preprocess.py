@@ -12,8 +12,8 @@ Two protocols, chosen by `DataConfig.protocol`:
     in the Preprocessor and applied here, matching category_encoders' transform. The smoothing follows the
     installed category_encoders 2.11 defaults (min_samples_leaf=20, smoothing=10); the 2022 notebook ran
     category_encoders <= 2.5, whose defaults were (1, 1.0) with single-observation categories set to the
-    prior: pass `TargetEncoderParams.legacy()` to `fit` for that behaviour. After the L2 normalisation the
-    difference is below 1e-3 on any row with a byte count above a few hundred;
+    prior: pass `TargetEncoderParams.legacy()` to `fit` for that behaviour. Both encodings lie in [0, 1], so
+    after the L2 normalisation they differ by at most 1/||row||: below 1e-3 for any flow of over 1000 bytes;
   * inf -> NaN -> 0, then sklearn `Normalizer()`: each row divided by its L2 norm (zero rows stay zero).
 
 `clean` -- no label is ever used, every statistic comes from the training rows only:
@@ -30,8 +30,8 @@ Two protocols, chosen by `DataConfig.protocol`:
     signal an anomaly detector wants.
   * every other feature is a non-negative count, duration, size, rate or TTL spanning many orders of
     magnitude: log1p(max(x, 0)), then min-max scaled with the training minimum/maximum and clipped to [0, 1]
-    (+inf -> 1, NaN -> 0). log1p tames the heavy tails; min-max keeps the ~80% all-zero columns well defined
-    where a robust (median/IQR) scaler would divide by zero; clipping bounds the values unseen ranges in
+    (+inf -> 1, NaN -> 0). log1p tames the heavy tails; min-max stays well defined on the many mostly-zero columns,
+    where a robust (median/IQR) scaler would divide by a zero IQR; clipping bounds the values unseen ranges in
     validation/test can take. No row normalisation, so magnitudes survive.
   * the UNSW-NB15 TTL artefact (ANOMALE.md) is a property of that dataset; MIN_TTL/MAX_TTL are kept here.
 """
