@@ -100,16 +100,21 @@ def build_graph_arrays(
     )
 
 
+def require_endpoints(has_ips: bool, source: str = "") -> None:
+    """Raises the documented InputError when a file has no IP columns (call it early to fail fast)."""
+    if not has_ips:
+        prefix = f"{source}: " if source else ""
+        raise InputError(
+            f"{prefix}the file has no {SRC_IP}/{DST_IP} columns, so no host graph can be built "
+            f"(raw-feature baselines still work)"
+        )
+
+
 def build_graph(split: Split, edge_mode: str = "paper", node_feature_dim: int | None = None) -> FlowGraph:
     """Builds the host graph of a split; `edge_flow` indexes the split's rows.
 
     Raises:
       InputError: the split came from a file without IP columns.
     """
-    if split.src is None or split.dst is None:
-        source = f"{split.source}: " if split.source else ""
-        raise InputError(
-            f"{source}the file has no {SRC_IP}/{DST_IP} columns, so no host graph can be built "
-            f"(raw-feature baselines still work)"
-        )
+    require_endpoints(split.src is not None and split.dst is not None, split.source)
     return build_graph_arrays(split.src, split.dst, split.features, edge_mode, node_feature_dim)
