@@ -8,7 +8,7 @@ contamination's threshold is derived from its decision scores, and distinct rows
 Usage:
     python scripts/bench_detect.py                    # full size: 2.64M train x 256, 1.13M test x 256
     python scripts/bench_detect.py --scale 0.1        # 10% of that
-    python scripts/bench_detect.py --single-fit       # one fit + score per detector (first grid value)
+    python scripts/bench_detect.py --single-fit --value-index 2   # one fit + score per detector
 
 Prints wall time per detector and in total, and optionally writes them as JSON (--json PATH).
 """
@@ -42,7 +42,10 @@ def main(argv=None) -> int:
     ap.add_argument("--detectors", nargs="+", choices=DETECTORS, default=list(DETECTORS))
     ap.add_argument("--fit-on", nargs="+", choices=("benign", "all"), default=["benign", "all"])
     ap.add_argument("--grid", default="paper", choices=("paper", "quick", "tiny"))
-    ap.add_argument("--single-fit", action="store_true", help="only the first structural value per detector")
+    ap.add_argument("--single-fit", action="store_true", help="only one structural value per detector")
+    ap.add_argument("--value-index", type=int, default=0,
+                    help="with --single-fit: which grid value (default 0, the first; CBLOF's first, 2 clusters, "
+                    "often cannot split the data)")
     ap.add_argument("--attack-frac", type=float, default=0.12, help="attack share (10%%-CSE: ~12%%)")
     ap.add_argument("--dup-frac", type=float, default=0.3, help="share of flows repeating an earlier embedding")
     ap.add_argument("--seed", type=int, default=0)
@@ -64,7 +67,7 @@ def main(argv=None) -> int:
     config = get_preset(args.grid, features=("embedding",), fit_on=tuple(args.fit_on), seed=args.seed)
     if args.single_fit:
         config = dataclasses.replace(config, **{
-            f: getattr(config, f)[:1] for f in ("pca_n_components", "iforest_n_estimators", "cblof_n_clusters",
+            f: getattr(config, f)[args.value_index:][:1] or getattr(config, f)[-1:] for f in ("pca_n_components", "iforest_n_estimators", "cblof_n_clusters",
                                                 "hbos_n_bins")})
     timings = {}
     total0 = time.perf_counter()
