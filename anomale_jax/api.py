@@ -114,7 +114,6 @@ def embed_edges(
     """
     from anomale_jax.train.embedding import DEFAULT_CHUNK_EDGES, embed_graph
 
-    params = {k: v for k, v in params.items()}
     config = model_config_from_params(params) if config is None else config
     edge_features = np.asarray(edge_features, dtype=np.float32)
     if edge_features.ndim != 2:

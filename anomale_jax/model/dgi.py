@@ -98,20 +98,51 @@ def corrupt(edge_features: jax.Array, perm: jax.Array) -> jax.Array:  # [E, F], 
     return edge_features[perm]
 
 
-def real_edge_permutation(key: jax.Array, edge_mask: jax.Array) -> jax.Array:  # [E] bool -> [E] int32
-    """A uniformly random permutation of the real edges; padding edges (which come last) stay in place.
+def permutation_by_sort(key: jax.Array, edge_mask: jax.Array) -> jax.Array:  # [E] bool -> [E] int32
+    """A uniformly random permutation of the real edges, in XLA; padding edges stay in place.
 
-    Sorts by (is_padding, 64 random bits, index): ties between real edges have probability ~E^2 / 2^65.
+    Sorts by (padding flag, 63 random bits, index): ties between real edges have probability ~E^2 / 2^64.
     """
     num_edges = edge_mask.shape[0]
     index = jnp.arange(num_edges, dtype=jnp.int32)
     bits = jax.random.bits(key, (2, num_edges), jnp.uint32)
-    is_pad = (~edge_mask).astype(jnp.uint32)
-    # Padding edges sort after the real ones, in index order.
-    hi = jnp.where(edge_mask, bits[0], jnp.uint32(0))
+    # Real edges: 31 + 32 random bits; padding edges: a larger first key, then their index (they stay last).
+    hi = jnp.where(edge_mask, bits[0] >> 1, jnp.uint32(1 << 31))
     lo = jnp.where(edge_mask, bits[1], index.astype(jnp.uint32))
-    *_, perm = jax.lax.sort((is_pad, hi, lo, index), num_keys=3, is_stable=True)
+    return jax.lax.sort((hi, lo, index), num_keys=2, is_stable=False)[-1]
+
+
+def _host_shuffle(key_data: np.ndarray, edge_mask: np.ndarray) -> np.ndarray:
+    edge_mask = np.asarray(edge_mask)
+    num_real = int(edge_mask.sum())
+    if not edge_mask[:num_real].all():
+        raise ValueError("padding edges must follow the real edges (see anomale_jax.graph.pad_graph)")
+    rng = np.random.default_rng([int(w) for w in np.asarray(key_data).ravel()])
+    perm = np.arange(edge_mask.shape[0], dtype=np.int32)
+    perm[:num_real] = rng.permutation(num_real)
     return perm
+
+
+def permutation_on_host(key: jax.Array, edge_mask: jax.Array) -> jax.Array:  # [E] bool -> [E] int32
+    """A uniformly random permutation of the real edges drawn by numpy (seeded from `key`) inside jit.
+
+    Real edges must come first (the FlowGraph invariant); padding edges stay in place.
+    """
+    return jax.pure_callback(_host_shuffle, jax.ShapeDtypeStruct(edge_mask.shape, jnp.int32),
+                             jax.random.key_data(key), edge_mask, vmap_method="sequential")
+
+
+def real_edge_permutation(key: jax.Array, edge_mask: jax.Array) -> jax.Array:  # [E] bool -> [E] int32
+    """The corruption permutation `train_step` draws from `key`: uniform over the real edges, padding fixed.
+
+    On CPU, XLA's sort of a million keys takes ~0.6 s (measured on 2 cores), more than the whole fast-path
+    loss and gradient, while numpy shuffles them in ~0.04 s, so the CPU backend draws on the host
+    (`permutation_on_host`) and accelerators sort (`permutation_by_sort`). Both are deterministic in `key`;
+    they give different permutations, so runs on CPU and GPU differ from the first step.
+    """
+    if jax.default_backend() == "cpu":
+        return permutation_on_host(key, edge_mask)
+    return permutation_by_sort(key, edge_mask)
 
 
 def _masked_mean(values: jax.Array, weight: jax.Array, count: jax.Array) -> jax.Array:
