@@ -213,7 +213,7 @@ def _plot_curves(results, test_scores, test_labels, kind: str, path: Path) -> Pa
             y, s = np.asarray(test_labels[_key(r)]), np.asarray(test_scores[_key(r)])
             if y.min() == y.max():
                 continue
-            style = "-" if r["features"] == "embedding" else ":"
+            style = ":" if r["features"] == "raw" else ("--" if r["level"] == "edge" else "-")
             label = f"{r['features']}/{r['fit_on']}/{r['level']}"
             if kind == "roc":
                 fpr, tpr, _ = roc_curve(y, s)
@@ -229,7 +229,7 @@ def _plot_curves(results, test_scores, test_labels, kind: str, path: Path) -> Pa
         ax.set_title(f"{DETECTOR_NAMES[det]} ({'ROC-AUC' if kind == 'roc' else 'PR-AUC'})")
         ax.legend(fontsize=7, loc="lower right" if kind == "roc" else "lower left")
         ax.grid(alpha=0.3)
-    fig.suptitle(("ROC" if kind == "roc" else "Precision-recall") + " curves on test: embeddings (solid) vs raw (dotted)")
+    fig.suptitle(("ROC" if kind == "roc" else "Precision-recall") + " curves on test: embeddings per flow (solid) / per edge (dashed) vs raw (dotted)")
     return _save(fig, path)
 
 
