@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from anomale_jax.config import ModelConfig
 from reference_torch._dgl_compat import dgl, fn, torch
 
@@ -183,7 +185,9 @@ class DGI(nn.Module):
         """
         if perm is None:
             perm = torch.randperm(g.num_edges())
-        perm = torch.as_tensor(perm, dtype=torch.long)
+        if not isinstance(perm, torch.Tensor):
+            perm = torch.from_numpy(np.array(perm, dtype=np.int64))  # a copy: jax arrays are read-only
+        perm = perm.to(torch.long)
         _, positive = self.encoder(g, n_features, e_features)  # [E, D]
         # Corruption: edge features shuffled over the edges, node features unchanged.
         _, negative = self.encoder(g, n_features, e_features[perm])  # [E, D]

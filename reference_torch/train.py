@@ -19,7 +19,9 @@ def _perm_at(perms: PermSource, epoch: int, num_edges: int) -> torch.Tensor:
     if perms is None:
         return torch.randperm(num_edges)
     perm = perms(epoch) if callable(perms) else perms[epoch]
-    perm = torch.as_tensor(np.asarray(perm), dtype=torch.long)
+    if not isinstance(perm, torch.Tensor):
+        perm = torch.from_numpy(np.array(perm, dtype=np.int64))  # a copy: jax arrays are read-only
+    perm = perm.to(torch.long)
     if perm.shape != (num_edges,):
         raise ValueError(f"permutation of epoch {epoch} has shape {tuple(perm.shape)}, expected ({num_edges},)")
     return perm
