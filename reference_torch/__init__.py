@@ -15,7 +15,8 @@ ImportError saying so.
 from reference_torch._dgl_compat import INSTALL_HINT
 from reference_torch.graph import build_dgl_graph, torch_inputs
 from reference_torch.model import DGI, SAGE, Discriminator, SAGELayer, make_model
-from reference_torch.train import embed, load_state_dict_file, model_from_state_dict, train
+from reference_torch.checkpoint import load_state_dict_file, model_from_state_dict
+from reference_torch.train import embed, train
 
 __all__ = [
     "DGI",
