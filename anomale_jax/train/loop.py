@@ -154,7 +154,7 @@ def fit(
             seconds.append(dt)
             stopped = tc.patience is not None and wait >= tc.patience
             bar.update(1)
-            bar.set_postfix(loss=f"{loss:.4f}", best=f"{best_loss:.4f}", edges_s=f"{num_edges / dt:,.0f}",
+            bar.set_postfix({"loss": f"{loss:.4f}", "best": f"{best_loss:.4f}", "edges/s": f"{num_edges / dt:,.0f}"},
                             refresh=False)
             epoch += 1
             if epoch % tc.checkpoint_every == 0:
