@@ -164,8 +164,8 @@ def readout(z: jax.Array, edge_mask: jax.Array) -> jax.Array:  # [E, D] -> [D]
     return jax.nn.sigmoid((weight @ z) / jnp.maximum(weight.sum(), 1.0))
 
 
-def dgi_loss_direct(params: Params, graph, perm: jax.Array, config: ModelConfig) -> jax.Array:
-    """The DGI loss computed literally (both [E, edge_dim] embedding matrices are formed)."""
+def dgi_logits_direct(params: Params, graph, perm: jax.Array, config: ModelConfig):
+    """(summary [D], positive logits [E], negative logits [E]) computed literally: both [E, D] embeddings are formed."""
     enc = params["encoder"]
     x = jnp.asarray(graph.node_features, jnp.float32)
     n = x.shape[0]
@@ -178,11 +178,11 @@ def dgi_loss_direct(params: Params, graph, perm: jax.Array, config: ModelConfig)
     summary = readout(z_pos, graph.edge_mask)
     disc = Discriminator(config.edge_dim)
     variables = {"params": params["discriminator"]}
-    return bce_terms(disc.apply(variables, z_pos, summary), disc.apply(variables, z_neg, summary), graph.edge_mask)
+    return summary, disc.apply(variables, z_pos, summary), disc.apply(variables, z_neg, summary)
 
 
-def dgi_loss_fast(params: Params, graph, perm: jax.Array, config: ModelConfig) -> jax.Array:
-    """The same loss as `dgi_loss_direct` from node-level products (no [E, edge_dim] array is formed)."""
+def dgi_logits_fast(params: Params, graph, perm: jax.Array, config: ModelConfig):
+    """The same (summary, positive logits, negative logits) as `dgi_logits_direct` from node-level products."""
     enc = params["encoder"]
     head = enc[f"layers_{config.num_layers - 1}"]["W_edge"]
     width = config.node_dims[-1]
@@ -220,7 +220,19 @@ def dgi_loss_fast(params: Params, graph, perm: jax.Array, config: ModelConfig) -
         edge_term = e @ (w3 @ w)  # [E]
         pos = pos + edge_term
         neg = neg + edge_term[perm]
-    return bce_terms(pos, neg, mask)
+    return summary, pos, neg
+
+
+def dgi_loss_direct(params: Params, graph, perm: jax.Array, config: ModelConfig) -> jax.Array:
+    """The DGI loss computed literally (both [E, edge_dim] embedding matrices are formed)."""
+    _, pos, neg = dgi_logits_direct(params, graph, perm, config)
+    return bce_terms(pos, neg, graph.edge_mask)
+
+
+def dgi_loss_fast(params: Params, graph, perm: jax.Array, config: ModelConfig) -> jax.Array:
+    """The same loss as `dgi_loss_direct` from node-level products (no [E, edge_dim] array is formed)."""
+    _, pos, neg = dgi_logits_fast(params, graph, perm, config)
+    return bce_terms(pos, neg, graph.edge_mask)
 
 
 def dgi_loss(params: Params, graph, perm: jax.Array, config: ModelConfig) -> jax.Array:

@@ -16,6 +16,8 @@ from anomale_jax.model.dgi import (
     corrupt,
     dgi_loss,
     dgi_loss_direct,
+    dgi_logits_direct,
+    dgi_logits_fast,
     dgi_loss_fast,
     init_params,
     permutation_by_sort,
@@ -75,6 +77,21 @@ def test_fast_path_equals_direct_path_loss_and_grads(name, random_graph):
     for (path, gd), gf in zip(jax.tree_util.tree_flatten_with_path(grads_d)[0], jax.tree.leaves(grads_f)):
         assert np.abs(np.asarray(gd)).max() > 0, path  # every parameter gets a gradient
         np.testing.assert_allclose(gf, gd, rtol=1e-4, atol=1e-6, err_msg=str(path))
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_fast_path_equals_direct_path_per_edge(name, random_graph):
+    # Not only the loss: the summary and every edge's positive and negative logit agree.
+    config = CONFIGS[name]
+    graph = pad_graph(random_graph(N, E, F, seed=3), num_nodes=16, num_edges=64)
+    params = init_params(jax.random.PRNGKey(5), config, F, F)
+    perm = real_edge_permutation(jax.random.PRNGKey(6), jnp.asarray(graph.edge_mask))
+    fast = jax.jit(dgi_logits_fast, static_argnums=3)(params, graph, perm, config)
+    direct = jax.jit(dgi_logits_direct, static_argnums=3)(params, graph, perm, config)
+    np.testing.assert_allclose(fast[0], direct[0], rtol=1e-6, err_msg="summary")
+    for a, b, what in zip(fast[1:], direct[1:], ("positive logits", "negative logits")):
+        assert a.shape == b.shape == (64,)
+        np.testing.assert_allclose(np.asarray(a)[:E], np.asarray(b)[:E], rtol=1e-5, atol=1e-6, err_msg=what)
 
 
 def _intermediate_shapes(jaxpr) -> set[tuple[int, ...]]:
