@@ -244,7 +244,8 @@ def _plot_histograms(results, test_scores, test_labels, path: Path) -> Path | No
     detectors = [d for d in DETECTOR_NAMES if any(r["detector"] == d for r in rows)]
     columns = sorted({(r["features"], r["fit_on"]) for r in rows}, key=lambda c: (c[0] != "embedding", c[1]))
     fig, axes = plt.subplots(len(detectors), len(columns), figsize=(3.6 * len(columns), 2.6 * len(detectors)),
-                             squeeze=False, layout="constrained")
+                             squeeze=False)
+    fig.subplots_adjust(hspace=0.45, wspace=0.25)
     for i, det in enumerate(detectors):
         for j, col in enumerate(columns):
             ax = axes[i][j]
@@ -286,20 +287,25 @@ def _plot_loss(loss_history, path: Path) -> Path:
 def _plot_projection(embeddings, attacks, path: Path, max_points: int, seed: int) -> Path:
     import matplotlib.pyplot as plt
 
-    x = np.asarray(embeddings, dtype=np.float64)
+    x = np.asarray(embeddings)  # [E, D]; converted to float64 only after subsampling
     attacks = np.asarray(attacks).astype(str)
+    # Subsample per class (at most max_points // classes rows each), so rare attack classes stay visible.
     rng = np.random.default_rng(seed)
-    idx = rng.choice(x.shape[0], size=min(max_points, x.shape[0]), replace=False) if x.shape[0] else np.zeros(0, int)
-    x, attacks = x[idx], attacks[idx]
-    # PCA by SVD of the centred subsample.
+    classes = np.unique(attacks)
+    cap = max(1, max_points // max(1, classes.size))
+    idx = np.concatenate([
+        rng.permutation(np.flatnonzero(attacks == c))[:cap] for c in classes
+    ]) if attacks.size else np.zeros(0, np.int64)
+    x, attacks = x[idx].astype(np.float64), attacks[idx]
+    # PCA: top-2 eigenvectors of the [D, D] covariance of the centred subsample.
     centred = x - x.mean(axis=0) if x.size else x
     if x.shape[0] >= 2 and x.shape[1] >= 1:
-        _, sv, vt = np.linalg.svd(centred, full_matrices=False)
-        comps = vt[:2]
-        xy = centred @ comps.T
+        evals, evecs = np.linalg.eigh(centred.T @ centred)  # ascending eigenvalues
+        top = evecs[:, ::-1][:, :2]
+        xy = centred @ top
         if xy.shape[1] == 1:
             xy = np.concatenate([xy, np.zeros_like(xy)], axis=1)
-        var = sv[:2] ** 2 / max((sv**2).sum(), 1e-300)
+        var = np.clip(evals[::-1][:2], 0, None) / max(float(np.clip(evals, 0, None).sum()), 1e-300)
     else:
         xy, var = np.zeros((x.shape[0], 2)), np.zeros(2)
     fig, ax = plt.subplots(figsize=(6.5, 5))
@@ -307,10 +313,12 @@ def _plot_projection(embeddings, attacks, path: Path, max_points: int, seed: int
     cmap = plt.get_cmap("tab10")
     for k, name in enumerate(names):
         sel = attacks == name
-        ax.scatter(xy[sel, 0], xy[sel, 1], s=4, alpha=0.5, color=cmap(k % 10), label=f"{name} ({int(sel.sum())})")
+        benign = name == "Benign"  # drawn first and lighter, so attacks stay on top
+        ax.scatter(xy[sel, 0], xy[sel, 1], s=3 if benign else 9, alpha=0.3 if benign else 0.8,
+                   color=cmap(k % 10), label=f"{name} ({int(sel.sum())})")
     ax.set(xlabel=f"PC1 ({100 * var[0]:.1f}% var)", ylabel=f"PC2 ({100 * (var[1] if var.size > 1 else 0):.1f}% var)",
-           title=f"Test embeddings, 2-D PCA ({x.shape[0]} sampled rows)")
-    ax.legend(fontsize=7, markerscale=3, loc="best")
+           title=f"Test embeddings, 2-D PCA ({x.shape[0]} rows, at most {cap} per class)")
+    ax.legend(fontsize=7, markerscale=3, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # 'best' is slow
     return _save(fig, path)
 
 
