@@ -159,25 +159,31 @@ def test_readout_and_corrupt():
     np.testing.assert_array_equal(corrupt(e, jnp.array([2, 0, 1])), [[4, 5], [0, 1], [2, 3]])
 
 
-@pytest.mark.parametrize("draw", [permutation_by_sort, permutation_on_host, real_edge_permutation],
-                         ids=["sort", "host", "default"])
+@pytest.mark.parametrize("draw", [permutation_by_sort, permutation_on_host], ids=["sort", "host"])
 def test_permutations_keep_padding_and_are_uniform(draw):
     mask = jnp.array([True] * 4 + [False] * 3)
     perm = np.asarray(jax.jit(draw)(jax.random.PRNGKey(0), mask))
     assert sorted(perm[:4]) == [0, 1, 2, 3] and list(perm[4:]) == [4, 5, 6]
     assert perm.dtype == np.int32
-    # 4! orders of the real edges, 4800 draws: each close to 200.
-    keys = jax.random.split(jax.random.PRNGKey(1), 4800)
+    # 4! orders of the real edges, 2400 draws: each close to 100.
+    keys = jax.random.split(jax.random.PRNGKey(1), 2400)
     perms = np.asarray(jax.jit(jax.vmap(draw, in_axes=(0, None)))(keys, mask))
     assert (perms[:, 4:] == [4, 5, 6]).all()
     counts = {p: 0 for p in itertools.permutations(range(4))}
     for row in perms[:, :4]:
         counts[tuple(row)] += 1
-    assert len(counts) == 24 and min(counts.values()) > 140 and max(counts.values()) < 260
+    assert len(counts) == 24 and min(counts.values()) > 55 and max(counts.values()) < 145
     # Deterministic in the key; different keys, different permutations of a larger graph.
     big = jnp.ones(1000, bool)
     a, b, a2 = (np.asarray(draw(jax.random.PRNGKey(k), big)) for k in (2, 3, 2))
     assert sorted(a) == list(range(1000)) and (a != b).mean() > 0.9 and np.array_equal(a, a2)
+
+
+def test_train_step_permutation_is_chosen_by_backend():
+    mask = jnp.array([True] * 50 + [False] * 14)
+    key = jax.random.PRNGKey(7)
+    expected = permutation_on_host if jax.default_backend() == "cpu" else permutation_by_sort
+    np.testing.assert_array_equal(real_edge_permutation(key, mask), expected(key, mask))
 
 
 def test_one_edge_graph_trains_to_a_finite_loss():

@@ -66,10 +66,10 @@ def test_corner_cases_isolated_nodes_self_loops_multi_edges():
 def test_one_edge_and_zero_edge_graphs():
     params = init_params(jax.random.PRNGKey(0), TINY, 3, 3)
     one = make_graph([0], [1], np.ones((1, 3), np.float32), num_nodes=2)
-    h, z = encode(params, one, TINY)
+    h, z = jit_encode(params, one, TINY)
     assert z.shape == (1, 12) and np.isfinite(np.asarray(z)).all()
     empty = make_graph(np.zeros(0, int), np.zeros(0, int), np.zeros((0, 3), np.float32), num_nodes=2)
-    h, z = encode(params, empty, TINY)
+    h, z = jit_encode(params, empty, TINY)
     assert z.shape == (0, 12) and np.isfinite(np.asarray(h)).all()
 
 
