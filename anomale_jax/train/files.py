@@ -49,15 +49,15 @@ class EmbedSummary:
     """How the features were prepared, one sentence."""
 
 
-def _run_dir_of(checkpoint: Path) -> Path | None:
-    folder = checkpoint if checkpoint.is_dir() else checkpoint.parent
-    return folder if (folder / PREPROCESSOR).is_file() else None
+def _folder_of(checkpoint: Path) -> Path:
+    return checkpoint if checkpoint.is_dir() else checkpoint.parent
 
 
-def _data_config_of(run_dir: Path | None) -> DataConfig | None:
-    if run_dir is None or not (run_dir / "config.json").is_file():
+def _data_config_of(folder: Path) -> DataConfig | None:
+    """The DataConfig in a run folder's config.json (ours or the pipeline's), if there is one."""
+    if not (folder / "config.json").is_file():
         return None
-    values = json.loads((run_dir / "config.json").read_text())
+    values = json.loads((folder / "config.json").read_text())
     return from_dict(DataConfig, values["data"]) if "data" in values else None
 
 
@@ -91,23 +91,24 @@ def embed_file(checkpoint: str | os.PathLike, data: str | os.PathLike, out: str 
     if split is not None and split not in SPLITS:
         raise InputError(f"--split must be one of {', '.join(SPLITS)}; got {split!r}")
     params, model_config = load_model(checkpoint)
-    run_dir = _run_dir_of(checkpoint)
-    data_config = _data_config_of(run_dir)
+    folder = _folder_of(checkpoint)
+    prep_path = folder / PREPROCESSOR
+    data_config = _data_config_of(folder)
     if data_config is None:
         data_config = DataConfig(protocol=protocol or "paper")
     elif protocol is not None and protocol != data_config.protocol:
-        raise InputError(f"{run_dir}: the model was trained with protocol {data_config.protocol!r}, "
-                         f"not {protocol!r}")
+        raise InputError(f"{folder / 'config.json'}: the model was trained with protocol "
+                         f"{data_config.protocol!r}, not {protocol!r}")
     if sample_frac is not None:
         data_config = dataclasses.replace(data_config, sample_frac=sample_frac)
-    split = split or ("all" if run_dir is not None else "test")
+    split = split or ("all" if prep_path.is_file() else "test")
     table = load_netflow(data)
 
     if split == "all":
-        if run_dir is None:
-            raise InputError(f"{checkpoint}: --split all needs the run's {PREPROCESSOR} next to the model; "
-                             f"use --split train|test with --protocol for other checkpoints")
-        prep = Preprocessor.from_dict(json.loads((run_dir / PREPROCESSOR).read_text()))
+        if not prep_path.is_file():
+            raise InputError(f"{prep_path}: not found; --split all needs the run's {PREPROCESSOR} next to the "
+                             f"model (use --split train|val|test otherwise)")
+        prep = Preprocessor.from_dict(json.loads(prep_path.read_text()))
         frame = table.frame
         missing = [c for c in prep.feature_names if c not in frame.columns]
         if missing:
@@ -117,7 +118,7 @@ def embed_file(checkpoint: str | os.PathLike, data: str | os.PathLike, out: str 
                       attack=frame[ATTACK].to_numpy(), src=frame[SRC_IP].to_numpy() if has_ips else None,
                       dst=frame[DST_IP].to_numpy() if has_ips else None,
                       row=np.arange(frame.height, dtype=np.int64), source=str(data))
-        how = f"all {frame.height} rows through {run_dir / PREPROCESSOR}"
+        how = f"all {frame.height} rows through {prep_path}"
     else:
         prepared = prepare(table, data_config)
         flows = getattr(prepared, split)

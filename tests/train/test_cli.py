@@ -72,3 +72,21 @@ def test_user_errors_are_one_line_with_status_2(argv, message, trained, syntheti
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err and "Traceback" not in err
     assert not (tmp_path / "z.npy").exists() and not (tmp_path / "z.txt").exists()
+
+
+def test_embed_from_a_run_without_saved_preprocessing(trained, synthetic_csv, tmp_path, capsys):
+    # A run folder written by another tool: model + config.json, no preprocessor.json.
+    import shutil
+
+    folder = tmp_path / "other"
+    folder.mkdir()
+    for name in ("model.npz", "config.json"):
+        shutil.copy(trained / name, folder / name)
+    # The run's clean protocol is used (it has a validation split; the paper protocol has none).
+    assert main(["embed", "--checkpoint", str(folder / "model.npz"), "--data", str(synthetic_csv), "--out",
+                 str(tmp_path / "val.npy"), "--split", "val"]) == 0
+    assert np.load(tmp_path / "val.npy").shape[1] == 256
+    capsys.readouterr()
+    assert main(["embed", "--checkpoint", str(folder), "--data", str(synthetic_csv), "--out",
+                 str(tmp_path / "all.npy"), "--split", "all"]) == 2
+    assert "preprocessor.json" in capsys.readouterr().err
