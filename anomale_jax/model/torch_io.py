@@ -24,7 +24,9 @@ _KEY = re.compile(r"^encoder\.layers\.(\d+)\.(W_apply|W_edge)\.(weight|bias)$")
 def _to_numpy(value) -> np.ndarray:
     if hasattr(value, "detach"):  # a torch tensor, possibly on a GPU
         value = value.detach().cpu().numpy()
-    return np.asarray(value, dtype=np.float32)
+    # A copy: np.asarray would alias the tensor's storage, so training the torch model afterwards would
+    # silently change these parameters.
+    return np.array(value, dtype=np.float32, copy=True)
 
 
 def _layer_entries(state_dict: Mapping[str, Any], source: str) -> dict[int, dict[str, np.ndarray]]:
