@@ -85,8 +85,8 @@ def test_adam_trajectory_float32(problem, torch_float32_run, fast_path):
 def test_adam_trajectory_float64(problem, x64):
     """float64 on both sides (JAX: a TrainState of float64 weights, optax Adam; torch: the reference in float64).
 
-    The JAX loss rounds only its neighbour mean to float32 (it casts the features), which bounds the agreement
-    near 1e-8; the float32 run above drifts ~1e-5, so that drift is rounding, not a difference in the math.
+    The float32 run above drifts ~1e-5; agreement here is orders of magnitude tighter, so that drift is
+    rounding, not a difference in the math.
     """
     fg, padded, perms = problem
     config = ModelConfig(fast_path=True)
@@ -96,9 +96,9 @@ def test_adam_trajectory_float64(problem, x64):
                             model_config=config, tx=tx)
     jax_losses, jax_final = _jax_run(state, with_dtype(padded, np.float64), perms, padded.num_edges)
     assert all(np.asarray(v).dtype == np.float64 for v in jax_final.values())
-    assert_rel_elementwise(jax_losses, torch_losses, 1e-7, "loss curve (float64)")
+    assert_rel_elementwise(jax_losses, torch_losses, 1e-10, "loss curve (float64)")
     for name, want in torch_final.items():
-        assert_max_abs(jax_final[name], want, 1e-6, f"final {name} (float64)")
+        assert_max_abs(jax_final[name], want, 1e-10, f"final {name} (float64)")
 
 
 def test_two_layer_trajectory_float32(problem):

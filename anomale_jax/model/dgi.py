@@ -27,6 +27,7 @@ from anomale_jax.config import ModelConfig
 from anomale_jax.model.egraphsage import (
     XAVIER_GAINS,
     Params,
+    as_float,
     _uniform,
     edge_embeddings,
     init_encoder,
@@ -151,7 +152,7 @@ def _masked_mean(values: jax.Array, weight: jax.Array, count: jax.Array) -> jax.
 
 def bce_terms(pos_logits: jax.Array, neg_logits: jax.Array, edge_mask: jax.Array) -> jax.Array:
     """BCE-with-logits(pos, 1) + BCE-with-logits(neg, 0), each a mean over real edges (stable log-sigmoid form)."""
-    weight = edge_mask.astype(jnp.float32)
+    weight = edge_mask.astype(pos_logits.dtype)
     count = jnp.maximum(weight.sum(), 1.0)
     pos = _masked_mean(-jax.nn.log_sigmoid(pos_logits), weight, count)
     neg = _masked_mean(-jax.nn.log_sigmoid(-neg_logits), weight, count)
@@ -167,9 +168,9 @@ def readout(z: jax.Array, edge_mask: jax.Array) -> jax.Array:  # [E, D] -> [D]
 def dgi_logits_direct(params: Params, graph, perm: jax.Array, config: ModelConfig):
     """(summary [D], positive logits [E], negative logits [E]) computed literally: both [E, D] embeddings are formed."""
     enc = params["encoder"]
-    x = jnp.asarray(graph.node_features, jnp.float32)
+    x = as_float(graph.node_features)
     n = x.shape[0]
-    e = jnp.asarray(graph.edge_features, jnp.float32)
+    e = as_float(graph.edge_features)
     e_neg = corrupt(e, perm)
     z_pos = edge_embeddings(enc, node_embeddings(enc, x, mean_incoming(e, graph.receivers, graph.edge_mask, n),
                                                  config), graph.senders, graph.receivers, e, config)
@@ -188,11 +189,11 @@ def dgi_logits_fast(params: Params, graph, perm: jax.Array, config: ModelConfig)
     width = config.node_dims[-1]
     w1, w2, w3 = head["kernel"][:width], head["kernel"][width:2 * width], head["kernel"][2 * width:]
     bias = head["bias"]
-    x = jnp.asarray(graph.node_features, jnp.float32)
+    x = as_float(graph.node_features)
     n = x.shape[0]
-    e = jnp.asarray(graph.edge_features, jnp.float32)
+    e = as_float(graph.edge_features)
     senders, receivers, mask = graph.senders, graph.receivers, graph.edge_mask
-    weight = mask.astype(jnp.float32)
+    weight = mask.astype(e.dtype)
     count = jnp.maximum(weight.sum(), 1.0)
 
     # Neighbourhood means. The corrupted sum over slots i of e[perm[i]] by receivers[i] equals the sum over

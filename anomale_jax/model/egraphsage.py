@@ -208,6 +208,13 @@ def edge_embeddings(
                       method=EGraphSAGELayer.edges)
 
 
+def as_float(x) -> jax.Array:
+    """Features as a jax array: floating dtypes kept (float32 in training, float64 in parity checks), others
+    cast to float32."""
+    x = jnp.asarray(x)
+    return x if jnp.issubdtype(x.dtype, jnp.floating) else x.astype(jnp.float32)
+
+
 def encode(params: Params, graph, config: ModelConfig, edge_features: jax.Array | None = None):
     """The full encoder on a FlowGraph.
 
@@ -223,8 +230,8 @@ def encode(params: Params, graph, config: ModelConfig, edge_features: jax.Array 
     """
     encoder_params = params.get("encoder", params)
     e = graph.edge_features if edge_features is None else edge_features
-    e = jnp.asarray(e, jnp.float32)
+    e = as_float(e)
     neigh = mean_incoming(e, graph.receivers, graph.edge_mask, graph.node_features.shape[0])
-    h = node_embeddings(encoder_params, jnp.asarray(graph.node_features, jnp.float32), neigh, config)
+    h = node_embeddings(encoder_params, as_float(graph.node_features), neigh, config)
     z = edge_embeddings(encoder_params, h, graph.senders, graph.receivers, e, config)
     return h, z
