@@ -25,7 +25,8 @@ class ModelConfig:
     edge_head_uses_edge_features: bool = False
     """If True the edge head sees [h_u || h_v || e_uv]; the published head sees [h_u || h_v]."""
     fast_path: bool = True
-    """Use the node-level factorised DGI step when it applies (one layer, linear edge head). Same math."""
+    """Use the factorised DGI loss, which never builds the [E, edge_dim] embedding matrices; exact for every
+    configuration since the edge head is linear. False computes the loss literally (the direct form)."""
 
     @property
     def num_layers(self) -> int:

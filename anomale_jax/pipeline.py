@@ -4,6 +4,7 @@
 training stage shows a progress bar. Everything the run produces lands in `out_dir`:
 
     config.json      the RunConfig (data/model/train), plus "detect" (DetectConfig) and "input" (data source)
+    preprocessor.json  the fitted preprocessing (lets `anomale-jax embed` treat new traffic the same way)
     model.npz        lowest-loss parameters (+ checkpoint.npz, history.json from training)
     embeddings.npz   the detection bundle (per split: edge embeddings, edge_flow, raw features, labels)
     metrics.json     protocol, dataset summary and detection results (schema: anomale_jax.detect.evaluate)
@@ -125,6 +126,7 @@ def run_pipeline(
     from anomale_jax.detect.evaluate import metrics_document, run_detection
     from anomale_jax.report import format_results_table, write_report
     from anomale_jax.train.embedding import embed_graph
+    from anomale_jax.train.files import PREPROCESSOR
     from anomale_jax.train.loop import fit
 
     out = Path(out_dir)
@@ -154,6 +156,9 @@ def run_pipeline(
     prepared = prepare(table, config.data)
     for note in prepared.notes:
         log(f"    {note}")
+    # Saved beside the model so `anomale-jax embed --checkpoint out_dir --split all` preprocesses new traffic
+    # exactly as this run did.
+    write_json_atomic(out / PREPROCESSOR, prepared.preprocessor.to_dict())
     splits = {"train": prepared.train, "validation": prepared.val, "test": prepared.test}
     splits = {name: split for name, split in splits.items() if split is not None}
     stages.done(f"{prepared.protocol} protocol, {len(prepared.feature_names)} features, "

@@ -30,7 +30,7 @@ def clean_run(tmp_path_factory):
 
 def test_run_writes_every_artifact(clean_run):
     out, doc, lines = clean_run
-    for name in ("config.json", "model.npz", "checkpoint.npz", "history.json", "embeddings.npz", "metrics.json",
+    for name in ("config.json", "preprocessor.json", "model.npz", "checkpoint.npz", "history.json", "embeddings.npz", "metrics.json",
                  "report.md", "loss.png", "roc.png", "pr.png", "scores.png", "projection.png",
                  "data/synthetic.parquet"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
@@ -63,6 +63,21 @@ def test_config_json_reruns_the_same_run(clean_run):
     out, _, _ = clean_run
     config, detect, inputs = read_run_config(out / "config.json")
     assert config == TINY and detect == GRID and inputs == InputSpec(synthetic_flows=3000, synthetic_seed=1)
+
+
+def test_embed_command_reproduces_the_run_embeddings(clean_run, tmp_path):
+    out, doc, _ = clean_run
+    from anomale_jax.detect.bundle import load_bundle
+
+    # --split test re-prepares the file with the run's data config and embeds the test split.
+    target = tmp_path / "test.npy"
+    assert main(["embed", "--checkpoint", str(out), "--data", str(out / "data/synthetic.parquet"),
+                 "--split", "test", "--out", str(target)]) == 0
+    np.testing.assert_allclose(np.load(target), load_bundle(out / "embeddings.npz").test.embeddings, atol=1e-6)
+    # --split all uses the run's saved preprocessor.json on every row.
+    assert main(["embed", "--checkpoint", str(out), "--data", str(out / "data/synthetic.parquet"),
+                 "--split", "all", "--out", str(tmp_path / "all.npy")]) == 0
+    assert np.load(tmp_path / "all.npy").shape == (2 * 3000, TINY.model.edge_dim)
 
 
 def test_bundle_matches_dataset_summary(clean_run):

@@ -1,7 +1,8 @@
 """Flows -> host graph: IPs become node ids, each flow becomes one or two directed edges (numpy only).
 
 Node ids follow first appearance in the sequence src_0, dst_0, src_1, dst_1, ... -- the order in which
-networkx `from_pandas_edgelist` adds nodes, so node i here is node i of the notebook's DGL graph. The id
+networkx `from_pandas_edgelist` adds nodes. (`dgl.from_networkx` in the notebook relabels nodes and orders
+edges its own way; the math does not depend on either, and the parity tests compare edges as multisets.) The id
 assignment uses `pandas.factorize` (a hash table, O(flows), and it keeps first-appearance order).
 
 Edge modes:
