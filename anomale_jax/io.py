@@ -9,6 +9,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
+import numpy as np
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -41,3 +43,23 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
 
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
     write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def read_npz(path: str | os.PathLike, what: str) -> dict[str, np.ndarray]:
+    """All arrays of an .npz file, loaded without pickle.
+
+    Raises:
+      InputError: the file is missing or not a readable .npz; the message names the file and `what` it
+        should have been (e.g. "checkpoint").
+    """
+    from anomale_jax.errors import InputError
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such {what} file")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {k: npz[k] for k in npz.files}
+    except (OSError, ValueError, EOFError) as exc:
+        detail = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise InputError(f"{path}: not a readable .npz {what} ({detail})") from None

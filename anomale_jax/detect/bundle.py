@@ -26,7 +26,7 @@ from typing import NamedTuple
 import numpy as np
 
 from anomale_jax.errors import InputError
-from anomale_jax.io import atomic_path
+from anomale_jax.io import atomic_path, read_npz
 
 FORMAT = "anomale-jax-detection-bundle/1"
 SPLITS = ("train", "validation", "test")
@@ -160,13 +160,7 @@ def load_bundle(path: str | os.PathLike) -> DetectionBundle:
         the file, the array and an example bad value).
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such bundle file")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError, EOFError) as exc:
-        raise InputError(f"{path}: not a readable .npz detection bundle ({str(exc).splitlines()[0]})") from None
+    arrays = read_npz(path, "bundle")
     fmt = str(arrays.get("format", ""))
     if fmt != FORMAT:
         raise InputError(f"{path}: format tag {fmt!r} is not {FORMAT!r}")

@@ -21,7 +21,7 @@ import numpy as np
 
 from anomale_jax.config import ModelConfig, from_dict, to_dict
 from anomale_jax.errors import InputError
-from anomale_jax.io import atomic_path
+from anomale_jax.io import atomic_path, read_npz
 
 FORMAT = "anomale-jax-checkpoint"
 VERSION = 1
@@ -64,13 +64,7 @@ def _write_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray], meta: dic
 
 def _read_npz(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: checkpoint file not found")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except (ValueError, OSError) as exc:
-        raise InputError(f"{path}: not a readable .npz checkpoint ({exc})") from None
+    arrays = read_npz(path, "checkpoint")
     if META_KEY not in arrays:
         raise InputError(f"{path}: .npz has no {META_KEY!r} entry, so it is not an anomale-jax checkpoint")
     meta = json.loads(str(arrays.pop(META_KEY)))

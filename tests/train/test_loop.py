@@ -135,5 +135,5 @@ def test_checkpoint_round_trips_and_rejects_bad_files(tmp_path):
     np.savez(tmp_path / "plain.npz", a=np.zeros(3))
     with pytest.raises(InputError, match="not an anomale-jax checkpoint"):
         load_params(tmp_path / "plain.npz")
-    with pytest.raises(InputError, match="not found"):
+    with pytest.raises(InputError, match="no such checkpoint file"):
         load_params(tmp_path / "missing.npz")
