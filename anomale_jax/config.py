@@ -99,6 +99,14 @@ PRESETS: dict[str, RunConfig] = {
 }
 
 
+def config_for_protocol(protocol: str) -> RunConfig:
+    """The CLI's default RunConfig for a data protocol: that preset's data settings with the default (fast)
+    model and training settings; the full published run is `PRESETS["paper"]`."""
+    if protocol not in ("paper", "clean"):
+        raise ValueError(f"protocol must be 'paper' or 'clean', got {protocol!r}")
+    return dataclasses.replace(PRESETS["clean"], data=PRESETS[protocol].data)
+
+
 def to_dict(config: Any) -> dict:
     """A JSON-ready dict of a (nested) config dataclass."""
     return dataclasses.asdict(config)

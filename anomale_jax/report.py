@@ -15,6 +15,7 @@ Every file is written atomically; matplotlib runs on the Agg backend.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Sequence
@@ -107,10 +108,69 @@ def _bullets(d: dict, indent: int = 0) -> list[str]:
     return out
 
 
-def _markdown(metrics: dict, images: list[str]) -> str:
+CHANCE_LOSS = 2 * math.log(2)  # DGI loss of a discriminator that cannot tell real from corrupted edges
+
+
+def caveats(metrics: dict, loss_history: Sequence[float] | None = None) -> list[str]:
+    """Plain warnings about what limits this run's figures (class balance, sample sizes, training, ties)."""
+    out: list[str] = []
+    splits = (metrics.get("dataset") or {}).get("splits") or {}
+    train, test = splits.get("train"), splits.get("test")
+    contaminations = (metrics.get("detect_config") or {}).get("contaminations") or []
+    def sized(split) -> bool:
+        return isinstance(split, dict) and bool(split.get("flows")) and "attack_flows" in split
+
+    if sized(train):
+        share = train["attack_flows"] / train["flows"]
+        benign = train["flows"] - train["attack_flows"]
+        if share > 0.5:
+            cap = max(contaminations) if contaminations else None
+            bound = (f" Their threshold flags about a share c of training-like rows, so their attack recall "
+                     f"stays near the contamination (at most {cap:g} here) unless test traffic scores differently."
+                     if cap else "")
+            out.append(
+                f"Attacks are the majority of training flows ({share:.1%}). The detectors assume attacks are rare: "
+                f"fitted on all rows they learn attack traffic as normal.{bound} Benign-only fitting sees only "
+                f"{benign} benign training flows."
+            )
+        elif benign < 200:
+            out.append(f"Only {benign} benign training flows: benign-only detectors are fitted on very few rows.")
+    if sized(test):
+        benign_test = test["flows"] - test["attack_flows"]
+        if benign_test < 100 or test["attack_flows"] < 100:
+            out.append(
+                f"The test split has {benign_test} benign and {test['attack_flows']} attack flows; macro F1 "
+                f"averages both classes, so the smaller one makes it unstable (one flow moves it noticeably)."
+            )
+    if loss_history is not None and len(loss_history):
+        best = float(np.min(loss_history))
+        if best > CHANCE_LOSS * 0.99:
+            hosts = f"; the training graph has {train['hosts']} hosts" if isinstance(train, dict) and "hosts" in train else ""
+            out.append(
+                f"The DGI loss never fell below chance (best {best:.4f}, 2 ln 2 = {CHANCE_LOSS:.4f}{hosts}): the "
+                f"discriminator could not tell real from corrupted edges, so the embeddings carry little learned "
+                f"structure."
+            )
+    emb = [r for r in metrics.get("results", []) if r.get("features") == "embedding" and r.get("n_rows")]
+    if emb:
+        r = emb[0]
+        distinct, rows = r.get("n_distinct_test_rows"), r["n_rows"]
+        if distinct is not None and r.get("level") == "edge" and distinct < 0.1 * rows:
+            out.append(
+                f"Only {distinct} distinct test embeddings for {rows} test edges: with all-ones node inputs, "
+                f"parallel flows between the same host pair get identical embeddings, so the detectors can only "
+                f"rank host pairs, not flows."
+            )
+    return out
+
+
+def _markdown(metrics: dict, images: list[str], loss_history: Sequence[float] | None = None) -> str:
     protocol = metrics.get("protocol", "?")
     results = metrics.get("results", [])
     lines = ["# Anomal-E detection report", "", f"**Protocol: {protocol}.** {protocol_statement(protocol)}", ""]
+    notes = caveats(metrics, loss_history)
+    if notes:
+        lines += ["## Caveats", ""] + [f"- {note}" for note in notes] + [""]
     dataset = metrics.get("dataset") or {}
     if dataset:
         lines += ["## Dataset", ""] + _bullets(dataset) + [""]
@@ -376,5 +436,5 @@ def write_report(
         written.append(_plot_projection(embeddings, embedding_attacks, run_dir / "projection.png",
                                         max_projection_points, seed))
     report = run_dir / "report.md"
-    write_text_atomic(report, _markdown(metrics, [p.name for p in written]))
+    write_text_atomic(report, _markdown(metrics, [p.name for p in written], loss_history))
     return [report] + written

@@ -75,3 +75,29 @@ def test_format_table_and_comparison(detection):
     assert {(c["detector"], c["fit_on"]) for c in comp} == {(d, f) for d in ("pca", "iforest") for f in ("benign", "all")}
     for c in comp:
         assert c["embedding_wins"] == (c["embedding"] > c["raw"])
+
+
+def test_caveats_flag_what_limits_the_figures():
+    from anomale_jax.report import CHANCE_LOSS, caveats
+
+    def doc(train_flows, train_attacks, test_flows, test_attacks, distinct, rows):
+        return {
+            "dataset": {"splits": {
+                "train": {"flows": train_flows, "attack_flows": train_attacks, "hosts": 12},
+                "test": {"flows": test_flows, "attack_flows": test_attacks},
+            }},
+            "detect_config": {"contaminations": [0.01, 0.2]},
+            "results": [{"features": "embedding", "level": "edge", "n_rows": rows, "n_distinct_test_rows": distinct}],
+        }
+
+    # BoT-IoT-like: 99.6% attacks, few benign flows, chance-level loss, few distinct embeddings.
+    notes = caveats(doc(17500, 17430, 7500, 7473, 40, 15000), loss_history=[CHANCE_LOSS + 0.01, CHANCE_LOSS])
+    text = " ".join(notes)
+    assert len(notes) == 4
+    assert "majority of training flows (99.6%)" in text and "70 benign training flows" in text
+    assert "recall stays near the contamination (at most 0.2 here)" in text
+    assert "27 benign and 7473 attack flows" in text
+    assert "never fell below chance" in text and "12 hosts" in text
+    assert "Only 40 distinct test embeddings for 15000 test edges" in text
+    # A balanced, learned, well-sized run has nothing to warn about.
+    assert caveats(doc(30000, 1500, 10000, 500, 9000, 20000), loss_history=[1.4, 0.3]) == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from anomale_jax.config import PRESETS
+from anomale_jax.config import config_for_protocol
 from anomale_jax.errors import InputError
 
 
@@ -48,9 +48,7 @@ def build_configs(args: argparse.Namespace):
         if args.protocol and args.protocol != config.data.protocol:
             config = dataclasses.replace(config, data=dataclasses.replace(config.data, protocol=args.protocol))
     else:
-        # The protocol picks its data settings; training keeps the fast default epochs unless asked.
-        protocol = args.protocol or "clean"
-        config = dataclasses.replace(PRESETS["clean"], data=PRESETS[protocol].data)
+        config = config_for_protocol(args.protocol or "clean")
         detect = get_preset("quick")
         inputs = InputSpec()
     if args.grid:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from anomale_jax.config import PRESETS
+from anomale_jax.config import config_for_protocol
 from anomale_jax.errors import InputError
 
 
@@ -32,8 +32,7 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from anomale_jax.train.files import train_file
 
-    # The protocol picks the data settings; training keeps the fast default epochs unless asked (as `run`).
-    config = dataclasses.replace(PRESETS["clean"], data=PRESETS[args.protocol].data)
+    config = config_for_protocol(args.protocol)
     overrides = {}
     for flag, name, low in (("epochs", "epochs", 1), ("seed", "seed", 0), ("patience", "patience", 1)):
         value = getattr(args, flag)
