@@ -22,7 +22,7 @@ def add_parser(subparsers) -> None:
                    help="paper: the published pipeline, selection on TEST; clean (default): no label leakage, "
                    "selection on a validation split")
     p.add_argument("--epochs", type=int, help="training epochs (default 300; the published run used 4000)")
-    p.add_argument("--seed", type=int, help="seed of model init, corruption permutations and detectors")
+    p.add_argument("--seed", type=int, help="seed of model init, corruption permutations, detectors and the generated traffic")
     p.add_argument("--out", default="runs/latest", help="run directory (default runs/latest)")
     p.add_argument("--grid", choices=("quick", "paper"), default=None,
                    help="detector grids: quick (default; one value each) or paper (the published grids)")
