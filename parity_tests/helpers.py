@@ -46,21 +46,32 @@ def _where(index: tuple[int, ...]) -> str:
     return "[" + ", ".join(str(int(i)) for i in index) + "]" if index else "[]"
 
 
+def _pair(actual, expected, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Both sides as float64 arrays of one shape."""
+    a, e = to_numpy(actual).astype(np.float64), to_numpy(expected).astype(np.float64)
+    assert a.shape == e.shape, f"{name}: shape {a.shape} != expected {e.shape}"
+    return a, e
+
+
+def _worst(err: np.ndarray, a: np.ndarray, e: np.ndarray, name: str) -> tuple[int, ...]:
+    """Index of the largest error; a non-finite error fails at once, naming its location."""
+    if not np.isfinite(err).all():
+        bad = np.unravel_index(int(np.argmax(~np.isfinite(err))), err.shape)
+        raise AssertionError(f"{name}: non-finite at {_where(bad)}: {a[bad]!r} vs expected {e[bad]!r}")
+    return np.unravel_index(int(np.argmax(err)), err.shape)
+
+
 def assert_max_abs(actual, expected, atol: float, name: str = "value") -> float:
     """Asserts max |actual - expected| <= atol; the failure names the worst element and its location.
 
     Returns:
       the max abs difference (so tests can report it).
     """
-    a, e = to_numpy(actual).astype(np.float64), to_numpy(expected).astype(np.float64)
-    assert a.shape == e.shape, f"{name}: shape {a.shape} != expected {e.shape}"
+    a, e = _pair(actual, expected, name)
     if a.size == 0:
         return 0.0
     diff = np.abs(a - e)
-    if not np.isfinite(diff).all():
-        bad = np.unravel_index(int(np.argmax(~np.isfinite(diff))), diff.shape)
-        raise AssertionError(f"{name}: non-finite at {_where(bad)}: {a[bad]!r} vs expected {e[bad]!r}")
-    worst = np.unravel_index(int(np.argmax(diff)), diff.shape)
+    worst = _worst(diff, a, e, name)
     assert diff[worst] <= atol, (
         f"{name}: max abs diff {diff[worst]:.3e} > {atol:.1e} at {_where(worst)}: "
         f"{a[worst]!r} vs expected {e[worst]!r}"
@@ -77,16 +88,12 @@ def assert_rel(actual, expected, rtol: float, name: str = "value") -> float:
     Returns:
       the relative difference.
     """
-    a, e = to_numpy(actual).astype(np.float64), to_numpy(expected).astype(np.float64)
-    assert a.shape == e.shape, f"{name}: shape {a.shape} != expected {e.shape}"
+    a, e = _pair(actual, expected, name)
     if a.size == 0:
         return 0.0
     scale = float(np.max(np.abs(e)))
     diff = np.abs(a - e)
-    if not np.isfinite(diff).all():
-        bad = np.unravel_index(int(np.argmax(~np.isfinite(diff))), diff.shape)
-        raise AssertionError(f"{name}: non-finite at {_where(bad)}: {a[bad]!r} vs expected {e[bad]!r}")
-    worst = np.unravel_index(int(np.argmax(diff)), diff.shape)
+    worst = _worst(diff, a, e, name)
     rel = float(diff[worst]) / scale if scale > 0 else float(diff[worst])
     assert rel <= rtol, (
         f"{name}: relative diff {rel:.3e} > {rtol:.1e} (abs {diff[worst]:.3e}, scale {scale:.3e}) at "
@@ -97,13 +104,9 @@ def assert_rel(actual, expected, rtol: float, name: str = "value") -> float:
 
 def assert_rel_elementwise(actual, expected, rtol: float, name: str = "value") -> float:
     """Asserts max_i |actual_i - expected_i| / |expected_i| <= rtol (for loss curves: no entry near zero)."""
-    a, e = to_numpy(actual).astype(np.float64), to_numpy(expected).astype(np.float64)
-    assert a.shape == e.shape, f"{name}: shape {a.shape} != expected {e.shape}"
+    a, e = _pair(actual, expected, name)
     rel = np.abs(a - e) / np.maximum(np.abs(e), np.finfo(np.float64).tiny)
-    if not np.isfinite(rel).all():
-        bad = np.unravel_index(int(np.argmax(~np.isfinite(rel))), rel.shape)
-        raise AssertionError(f"{name}: non-finite at {_where(bad)}: {a[bad]!r} vs expected {e[bad]!r}")
-    worst = np.unravel_index(int(np.argmax(rel)), rel.shape)
+    worst = _worst(rel, a, e, name)
     assert rel[worst] <= rtol, (
         f"{name}: relative diff {rel[worst]:.3e} > {rtol:.1e} at {_where(worst)}: "
         f"{a[worst]!r} vs expected {e[worst]!r}"
