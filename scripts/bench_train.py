@@ -12,8 +12,6 @@ drawing its corruption permutation, each torch step its `torch.randperm`.
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 import os
 import platform
 import statistics

@@ -64,13 +64,21 @@ def test_loss_matches_numpy_in_both_forms(name, random_graph, numpy_encode):
         np.testing.assert_allclose(float(loss), expected, rtol=1e-5)
 
 
-@pytest.mark.parametrize("name", sorted(CONFIGS))
-def test_fast_path_equals_direct_path_loss_and_grads(name, random_graph):
+def _fast_vs_direct_case(name, random_graph):
+    """(config, padded graph, params, perm) shared by the fast-vs-direct comparisons.
+
+    Padded, with self-loops and parallel edges likely among 60 edges over 9 nodes.
+    """
     config = CONFIGS[name]
-    # Padded, with self-loops and parallel edges likely among 60 edges over 9 nodes.
     graph = pad_graph(random_graph(N, E, F, seed=3), num_nodes=16, num_edges=64)
     params = init_params(jax.random.PRNGKey(5), config, F, F)
     perm = real_edge_permutation(jax.random.PRNGKey(6), jnp.asarray(graph.edge_mask))
+    return config, graph, params, perm
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_fast_path_equals_direct_path_loss_and_grads(name, random_graph):
+    config, graph, params, perm = _fast_vs_direct_case(name, random_graph)
     loss_d, grads_d = loss_and_grads(params, graph, perm, dataclasses.replace(config, fast_path=False))
     loss_f, grads_f = loss_and_grads(params, graph, perm, dataclasses.replace(config, fast_path=True))
     np.testing.assert_allclose(loss_f, loss_d, rtol=1e-6)
@@ -82,10 +90,7 @@ def test_fast_path_equals_direct_path_loss_and_grads(name, random_graph):
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_fast_path_equals_direct_path_per_edge(name, random_graph):
     # Not only the loss: the summary and every edge's positive and negative logit agree.
-    config = CONFIGS[name]
-    graph = pad_graph(random_graph(N, E, F, seed=3), num_nodes=16, num_edges=64)
-    params = init_params(jax.random.PRNGKey(5), config, F, F)
-    perm = real_edge_permutation(jax.random.PRNGKey(6), jnp.asarray(graph.edge_mask))
+    config, graph, params, perm = _fast_vs_direct_case(name, random_graph)
     fast = jax.jit(dgi_logits_fast, static_argnums=3)(params, graph, perm, config)
     direct = jax.jit(dgi_logits_direct, static_argnums=3)(params, graph, perm, config)
     np.testing.assert_allclose(fast[0], direct[0], rtol=1e-6, err_msg="summary")
